@@ -1,0 +1,187 @@
+"""Shared pieces of the sandbox: errors, pagination, runtime settings, rate limits and faults."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import random
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, Field
+
+from .store import Store
+
+ERROR_IDS = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+    412: "precondition_failed", 415: "unsupported_media_type", 422: "unprocessable_entity",
+    429: "too_many_requests", 500: "server_error", 503: "service_unavailable",
+}
+NOT_FOUND = "The resource you were accessing could not be found."
+
+
+class APIError(Exception):
+    """An error answered the way DigitalOcean does: ``{"id", "message", "request_id"}``."""
+
+    def __init__(self, status: int, message: str, error_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_id = error_id or ERROR_IDS.get(status, "error")
+
+
+def not_found() -> APIError:
+    return APIError(404, NOT_FOUND)
+
+
+def unprocessable(message: str) -> APIError:
+    return APIError(422, message)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Faults(BaseModel):
+    """Injected failures: a share of matching requests answered with an error status."""
+
+    rate: float = Field(0.0, ge=0.0, le=1.0)
+    statuses: list[int] = Field(default_factory=lambda: [429, 500, 503])
+    latency_ms: int = Field(0, ge=0)
+    methods: list[str] = Field(default_factory=list, description="only these HTTP methods (empty: all)")
+    path_regex: str = Field("", description="only paths matching this regex (empty: all)")
+    # before: the request is refused untouched; after: the request takes effect and the
+    # answer is still an error (the ambiguous failure clients must survive); any: either.
+    phase: str = Field("any", pattern="^(before|after|any)$")
+    retry_after: int | None = Field(None, ge=0, description="retry-after seconds sent with injected 429s")
+    count: int | None = Field(None, ge=0, description="fault only the next N matching requests (rate is then 1)")
+    seed: int | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods and method.upper() not in {m.upper() for m in self.methods}:
+            return False
+        return not self.path_regex or re.search(self.path_regex, path) is not None
+
+
+class Settings(BaseModel):
+    """Runtime-tunable behaviour; ``PUT /_sandbox/config`` changes it on a running sandbox."""
+
+    droplet_delay: float = 2.0
+    action_delay: float = 1.0
+    firewall_delay: float = 1.0
+    database_delay: float = 5.0
+    app_delay: float = 4.0
+    burst_limit: int = 250
+    hourly_limit: int = 5000
+    deploy_failures: dict[str, str] = Field(
+        default_factory=dict, description="app name -> error message; its next deployments end in ERROR"
+    )
+
+
+class RateLimiter:
+    """DigitalOcean's per-token sliding windows: ``hourly_limit`` per hour, ``burst_limit`` per minute."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+
+    def hit(self, token: str, settings: Settings, now: float) -> tuple[dict[str, str], int | None]:
+        window = self.calls[token]
+        while window and window[0] <= now - 3600:
+            window.popleft()
+        in_minute = sum(1 for t in reversed(window) if t > now - 60) if settings.burst_limit else 0
+        retry_after = None
+        if len(window) >= settings.hourly_limit:
+            retry_after = 0
+        elif settings.burst_limit and in_minute >= settings.burst_limit:
+            oldest_in_minute = window[len(window) - in_minute]
+            retry_after = max(1, int(oldest_in_minute + 60 - now + 0.999))
+        else:
+            window.append(now)
+        reset = int((window[0] if window else now) + 3600)
+        headers = {
+            "ratelimit-limit": str(settings.hourly_limit),
+            "ratelimit-remaining": str(max(0, settings.hourly_limit - len(window))),
+            "ratelimit-reset": str(reset),
+        }
+        return headers, retry_after
+
+
+class RequestLog:
+    def __init__(self, limit: int = 200_000):
+        self.entries: collections.deque[dict] = collections.deque(maxlen=limit)
+        self.seq = 0
+
+    def add(self, **entry: Any) -> None:
+        self.seq += 1
+        entry["seq"] = self.seq
+        self.entries.append(entry)
+
+    def since(self, seq: int) -> list[dict]:
+        return [e for e in self.entries if e["seq"] > seq]
+
+    def summary(self, since: int = 0) -> dict:
+        groups: dict[tuple[str, str], dict] = {}
+        for e in self.since(since):
+            key = (e["method"], e["route"])
+            g = groups.setdefault(key, {"method": e["method"], "route": e["route"], "count": 0, "statuses": {}, "ms": 0.0})
+            g["count"] += 1
+            g["statuses"][str(e["status"])] = g["statuses"].get(str(e["status"]), 0) + 1
+            g["ms"] += e["ms"]
+        rows = sorted(groups.values(), key=lambda g: (g["route"], g["method"]))
+        writes = sum(g["count"] for g in rows if g["method"] not in ("GET", "HEAD"))
+        return {"total": sum(g["count"] for g in rows), "writes": writes, "routes": rows, "last_seq": self.seq}
+
+
+class Sandbox:
+    """Everything one running sandbox holds: state, settings, faults, limiter and log."""
+
+    def __init__(self, store: Store, settings: Settings | None = None):
+        self.store = store
+        self.settings = settings or Settings()
+        self.faults = Faults()
+        self.random = random.Random()
+        self.limiter = RateLimiter()
+        self.log = RequestLog()
+        self.started = time.time()
+
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        self.random = random.Random(faults.seed)
+
+
+def paginate(request, key: str, items: list, extra: dict | None = None) -> dict:
+    """A DigitalOcean list envelope: ``{key: [...], "links": {...}, "meta": {"total": N}}``."""
+    try:
+        page = max(1, int(request.query_params.get("page", 1)))
+        per_page = min(200, max(1, int(request.query_params.get("per_page", 20))))
+    except ValueError as exc:
+        raise APIError(400, "page and per_page must be integers") from exc
+    total = len(items)
+    last = max(1, -(-total // per_page))
+    body: dict[str, Any] = {key: items[(page - 1) * per_page: page * per_page]}
+    pages: dict[str, str] = {}
+    if total > per_page:
+        base = str(request.base_url).rstrip("/") + request.url.path
+        params = {k: v for k, v in request.query_params.items() if k not in ("page", "per_page")}
+
+        def link(n: int) -> str:
+            return base + "?" + urlencode({**params, "page": n, "per_page": per_page})
+
+        if page > 1:
+            pages["first"] = link(1)
+            pages["prev"] = link(page - 1)
+        if page < last:
+            pages["next"] = link(page + 1)
+            pages["last"] = link(last)
+    body["links"] = {"pages": pages} if pages else {}
+    body["meta"] = {"total": total}
+    if extra:
+        body.update(extra)
+    return body

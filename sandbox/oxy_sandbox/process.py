@@ -1,0 +1,85 @@
+"""Start and stop a sandbox in a child process; used by tests, benchmarks and scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Running:
+    url: str
+    ca: str | None
+    pid: int
+    state_dir: Path
+
+    def env(self, token: str = "sandbox-token") -> dict[str, str]:
+        """The variables that point oxy.infra modules (and pydo scripts) at this sandbox."""
+        env = {"DIGITALOCEAN_API_URL": self.url, "DIGITALOCEAN_TOKEN": token}
+        if self.ca:
+            env["DIGITALOCEAN_CA_BUNDLE"] = self.ca
+        return env
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def start(state_dir: Path, *, reset: bool = False, port: int = 0, timeout: float = 30, extra: list[str] | None = None,
+          log: Path | None = None) -> Running:
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ready = state_dir / "endpoint.json"
+    ready.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "oxy_sandbox", "serve", "--port", str(port), "--state-dir", str(state_dir),
+           "--ready-file", str(ready), *(["--reset"] if reset else []), *(extra or [])]
+    out = open(log or state_dir / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists():
+            info = json.loads(ready.read_text())
+            return Running(info["url"], info["ca"], proc.pid, state_dir)
+        if proc.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {proc.returncode}; see {out.name}")
+        time.sleep(0.05)
+    proc.kill()
+    raise TimeoutError(f"sandbox did not start within {timeout}s; see {out.name}")
+
+
+def find(state_dir: Path) -> Running | None:
+    """The sandbox already serving from ``state_dir``, if any."""
+    ready = Path(state_dir).resolve() / "endpoint.json"
+    if not ready.exists():
+        return None
+    info = json.loads(ready.read_text())
+    if not _alive(info["pid"]):
+        return None
+    return Running(info["url"], info["ca"], info["pid"], Path(state_dir).resolve())
+
+
+def stop(running: Running, timeout: float = 10) -> None:
+    try:
+        os.kill(running.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(running.pid) and time.monotonic() < deadline:
+        try:
+            os.waitpid(running.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    if _alive(running.pid):
+        os.kill(running.pid, signal.SIGKILL)
+    (running.state_dir / "endpoint.json").unlink(missing_ok=True)

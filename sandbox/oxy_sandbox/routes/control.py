@@ -1,0 +1,67 @@
+"""The sandbox's own endpoints under /_sandbox: health, settings, faults, request log, reset.
+
+They need no token, are never rate limited, faulted or logged.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ..core import Faults, Sandbox, Settings
+from ._deps import ensure_default_project, sandbox
+
+router = APIRouter(prefix="/_sandbox")
+
+
+@router.get("/health")
+async def health(sb: Sandbox = Depends(sandbox)) -> dict:
+    return {"status": "ok", "requests": sb.log.seq}
+
+
+@router.get("/config")
+async def config_get(sb: Sandbox = Depends(sandbox)) -> dict:
+    return sb.settings.model_dump()
+
+
+@router.put("/config")
+async def config_put(body: dict, sb: Sandbox = Depends(sandbox)) -> dict:
+    sb.settings = Settings(**{**sb.settings.model_dump(), **body})
+    return sb.settings.model_dump()
+
+
+@router.get("/faults")
+async def faults_get(sb: Sandbox = Depends(sandbox)) -> dict:
+    return sb.faults.model_dump()
+
+
+@router.put("/faults")
+async def faults_put(body: Faults, sb: Sandbox = Depends(sandbox)) -> dict:
+    sb.set_faults(body)
+    return sb.faults.model_dump()
+
+
+@router.delete("/faults")
+async def faults_clear(sb: Sandbox = Depends(sandbox)) -> dict:
+    sb.set_faults(Faults())
+    return sb.faults.model_dump()
+
+
+@router.get("/requests")
+async def requests_list(since: int = 0, sb: Sandbox = Depends(sandbox)) -> dict:
+    return {"requests": sb.log.since(since), "last_seq": sb.log.seq}
+
+
+@router.get("/requests/summary")
+async def requests_summary(since: int = 0, sb: Sandbox = Depends(sandbox)) -> dict:
+    return sb.log.summary(since)
+
+
+@router.post("/reset")
+async def reset(sb: Sandbox = Depends(sandbox)) -> dict:
+    """Forget every resource, fault, rate-limit window and logged request; settings stay."""
+    sb.store.reset()
+    sb.limiter.calls.clear()
+    sb.set_faults(Faults())
+    sb.log.entries.clear()
+    ensure_default_project(sb)
+    return {"status": "reset"}
