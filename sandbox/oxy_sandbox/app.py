@@ -19,8 +19,13 @@ _BAD_REQUEST_PATHS = ("/v2/firewalls", "/v2/tags")
 _CONTROL_PREFIX = "/_sandbox"
 
 
-def error_response(status: int, message: str, error_id: str | None = None, headers: dict | None = None) -> JSONResponse:
-    body = {"id": error_id or ERROR_IDS.get(status, "error"), "message": message, "request_id": str(uuid.uuid4())}
+def error_response(status: int, message: str, error_id: str | None = None, headers: dict | None = None,
+                   path: str = "") -> JSONResponse:
+    if status == 400 and path.startswith("/v2/tags"):
+        # The tags endpoints answer bad requests in their own shape (error_with_root_causes).
+        body = {"error": message, "messages": [message], "root_causes": [message]}
+    else:
+        body = {"id": error_id or ERROR_IDS.get(status, "error"), "message": message, "request_id": str(uuid.uuid4())}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -39,13 +44,13 @@ def create_app(sandbox: Sandbox) -> FastAPI:
     app.state.sandbox = sandbox
 
     @app.exception_handler(APIError)
-    async def _api_error(_request: Request, exc: APIError) -> JSONResponse:
-        return error_response(exc.status, exc.message, exc.error_id)
+    async def _api_error(request: Request, exc: APIError) -> JSONResponse:
+        return error_response(exc.status, exc.message, exc.error_id, path=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         status = 400 if request.url.path.startswith(_BAD_REQUEST_PATHS) else 422
-        return error_response(status, _field_message(exc))
+        return error_response(status, _field_message(exc), path=request.url.path)
 
     @app.middleware("http")
     async def _gate(request: Request, call_next) -> Response:

@@ -66,6 +66,8 @@ async def projects_create(body: ProjectCreate, sb: Sandbox = Depends(sandbox)) -
         "description": body.description, "purpose": body.purpose, "environment": body.environment,
         "is_default": False, "created_at": now, "updated_at": now, "_resources": {},
     }
+    if body.environment is None:
+        del project["environment"]  # DigitalOcean leaves it out until one is set
     return {"project": view(sb.store.put("projects", project["id"], project))}
 
 
