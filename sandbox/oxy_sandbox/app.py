@@ -19,8 +19,9 @@ _BAD_REQUEST_PATHS = ("/v2/firewalls", "/v2/tags")
 _CONTROL_PREFIX = "/_sandbox"
 
 
-def error_response(status: int, message: str, error_id: str | None = None, headers: dict | None = None,
-                   path: str = "") -> JSONResponse:
+def error_response(
+    status: int, message: str, error_id: str | None = None, headers: dict | None = None, path: str = ""
+) -> JSONResponse:
     if status == 400 and path.startswith("/v2/tags"):
         # The tags endpoints answer bad requests in their own shape (error_with_root_causes).
         body = {"error": message, "messages": [message], "root_causes": [message]}
@@ -40,7 +41,9 @@ def _field_message(exc: RequestValidationError) -> str:
 
 
 def create_app(sandbox: Sandbox) -> FastAPI:
-    app = FastAPI(title="oxy.infra DigitalOcean sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
+    app = FastAPI(
+        title="oxy.infra DigitalOcean sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
+    )
     app.state.sandbox = sandbox
 
     @app.exception_handler(APIError)
@@ -75,9 +78,14 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         response.headers.update(rate_headers)
         route = request.scope.get("route")
         sb.log.add(
-            t=time.time(), method=request.method, path=path, query=request.url.query,
-            route=getattr(route, "path", path), status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 3), fault=injected,
+            t=time.time(),
+            method=request.method,
+            path=path,
+            query=request.url.query,
+            route=getattr(route, "path", path),
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 3),
+            fault=injected,
         )
         return response
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 REGIONS = [
-    ("nyc1", "New York 1"), ("nyc2", "New York 2"), ("nyc3", "New York 3"),
-    ("sfo1", "San Francisco 1"), ("sfo2", "San Francisco 2"), ("sfo3", "San Francisco 3"),
-    ("ams2", "Amsterdam 2"), ("ams3", "Amsterdam 3"), ("sgp1", "Singapore 1"),
-    ("lon1", "London 1"), ("fra1", "Frankfurt 1"), ("tor1", "Toronto 1"),
-    ("blr1", "Bangalore 1"), ("syd1", "Sydney 1"),
+    ("nyc1", "New York 1"),
+    ("nyc2", "New York 2"),
+    ("nyc3", "New York 3"),
+    ("sfo1", "San Francisco 1"),
+    ("sfo2", "San Francisco 2"),
+    ("sfo3", "San Francisco 3"),
+    ("ams2", "Amsterdam 2"),
+    ("ams3", "Amsterdam 3"),
+    ("sgp1", "Singapore 1"),
+    ("lon1", "London 1"),
+    ("fra1", "Frankfurt 1"),
+    ("tor1", "Toronto 1"),
+    ("blr1", "Bangalore 1"),
+    ("syd1", "Sydney 1"),
 ]
 REGION_FEATURES = ["backups", "ipv6", "metadata", "install_agent", "storage", "image_transfer", "private_networking"]
 
@@ -62,8 +71,13 @@ _IMAGE_ROWS = [
 ]
 
 DB_SIZES = [
-    "db-s-1vcpu-1gb", "db-s-1vcpu-2gb", "db-s-2vcpu-4gb", "db-s-4vcpu-8gb",
-    "db-s-6vcpu-16gb", "db-s-8vcpu-32gb", "db-s-16vcpu-64gb",
+    "db-s-1vcpu-1gb",
+    "db-s-1vcpu-2gb",
+    "db-s-2vcpu-4gb",
+    "db-s-4vcpu-8gb",
+    "db-s-6vcpu-16gb",
+    "db-s-8vcpu-32gb",
+    "db-s-16vcpu-64gb",
 ]
 
 # engine -> versions (default first), allowed node counts, default port, and URI scheme

@@ -40,8 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reset", action="store_true", help="start from an empty account")
     serve.add_argument("--plain-http", action="store_true", help="serve http (clients must not insist on TLS)")
     serve.add_argument("--ready-file", type=Path, help="write {url, ca, pid} here once listening")
-    for name, default in (("droplet-delay", 2.0), ("action-delay", 1.0), ("firewall-delay", 1.0),
-                          ("database-delay", 5.0), ("app-delay", 4.0)):
+    for name, default in (
+        ("droplet-delay", 2.0),
+        ("action-delay", 1.0),
+        ("firewall-delay", 1.0),
+        ("database-delay", 5.0),
+        ("app-delay", 4.0),
+    ):
         serve.add_argument(f"--{name}", type=float, default=default, help=f"seconds (default {default})")
     serve.add_argument("--burst-limit", type=int, default=250, help="requests per minute per token (0: off)")
     serve.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour per token")
@@ -94,9 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{state}{suffix}").unlink(missing_ok=True)
-    app = build(str(state), droplet_delay=args.droplet_delay, action_delay=args.action_delay,
-                firewall_delay=args.firewall_delay, database_delay=args.database_delay, app_delay=args.app_delay,
-                burst_limit=args.burst_limit, hourly_limit=args.hourly_limit)
+    app = build(
+        str(state),
+        droplet_delay=args.droplet_delay,
+        action_delay=args.action_delay,
+        firewall_delay=args.firewall_delay,
+        database_delay=args.database_delay,
+        app_delay=args.app_delay,
+        burst_limit=args.burst_limit,
+        hourly_limit=args.hourly_limit,
+    )
     ssl_kwargs = {}
     ca = None
     if not args.plain_http:
@@ -113,9 +125,15 @@ def main(argv: list[str] | None = None) -> int:
             tmp.write_text(json.dumps(info))
             tmp.replace(args.ready_file)
 
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                            timeout_graceful_shutdown=1,
-                            **ssl_kwargs)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        **ssl_kwargs,
+    )
     _Server(config, ready).run()
     return 0
 

@@ -16,9 +16,17 @@ from pydantic import BaseModel, Field
 from .store import Store
 
 ERROR_IDS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-    412: "precondition_failed", 415: "unsupported_media_type", 422: "unprocessable_entity",
-    429: "too_many_requests", 500: "server_error", 503: "service_unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    412: "precondition_failed",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "service_unavailable",
 }
 NOT_FOUND = "The resource you were accessing could not be found."
 
@@ -42,7 +50,7 @@ def unprocessable(message: str) -> APIError:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_uuid() -> str:
@@ -130,7 +138,9 @@ class RequestLog:
         groups: dict[tuple[str, str], dict] = {}
         for e in self.since(since):
             key = (e["method"], e["route"])
-            g = groups.setdefault(key, {"method": e["method"], "route": e["route"], "count": 0, "statuses": {}, "ms": 0.0})
+            g = groups.setdefault(
+                key, {"method": e["method"], "route": e["route"], "count": 0, "statuses": {}, "ms": 0.0}
+            )
             g["count"] += 1
             g["statuses"][str(e["status"])] = g["statuses"].get(str(e["status"]), 0) + 1
             g["ms"] += e["ms"]
@@ -156,8 +166,11 @@ class Sandbox:
         self.random = random.Random(faults.seed)
 
 
-def paginate(request, key: str, items: list, extra: dict | None = None) -> dict:
-    """A DigitalOcean list envelope: ``{key: [...], "links": {...}, "meta": {"total": N}}``."""
+def paginate(request, key: str, items: list, render=None) -> dict:
+    """A DigitalOcean list envelope: ``{key: [...], "links": {...}, "meta": {"total": N}}``.
+
+    ``render`` turns a stored object into its API form; only the requested page is rendered.
+    """
     try:
         page = max(1, int(request.query_params.get("page", 1)))
         per_page = min(200, max(1, int(request.query_params.get("per_page", 20))))
@@ -165,7 +178,8 @@ def paginate(request, key: str, items: list, extra: dict | None = None) -> dict:
         raise APIError(400, "page and per_page must be integers") from exc
     total = len(items)
     last = max(1, -(-total // per_page))
-    body: dict[str, Any] = {key: items[(page - 1) * per_page: page * per_page]}
+    rows = items[(page - 1) * per_page : page * per_page]
+    body: dict[str, Any] = {key: [render(r) for r in rows] if render else rows}
     pages: dict[str, str] = {}
     if total > per_page:
         base = str(request.base_url).rstrip("/") + request.url.path
@@ -182,6 +196,4 @@ def paginate(request, key: str, items: list, extra: dict | None = None) -> dict:
             pages["last"] = link(last)
     body["links"] = {"pages": pages} if pages else {}
     body["meta"] = {"total": total}
-    if extra:
-        body.update(extra)
     return body

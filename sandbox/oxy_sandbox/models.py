@@ -93,9 +93,22 @@ class DropletCreate(Body):
 
 class DropletAction(Body):
     type: Literal[
-        "enable_backups", "disable_backups", "change_backup_policy", "reboot", "power_cycle", "shutdown",
-        "power_off", "power_on", "restore", "password_reset", "resize", "rebuild", "rename", "change_kernel",
-        "enable_ipv6", "snapshot",
+        "enable_backups",
+        "disable_backups",
+        "change_backup_policy",
+        "reboot",
+        "power_cycle",
+        "shutdown",
+        "power_off",
+        "power_on",
+        "restore",
+        "password_reset",
+        "resize",
+        "rebuild",
+        "rename",
+        "change_kernel",
+        "enable_ipv6",
+        "snapshot",
     ]
     size: str | None = None
     disk: bool = False
@@ -258,7 +271,9 @@ class DbCreate(Body):
     name: str = Field(pattern=r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}$")
 
 
-EvictionPolicy = Literal["noeviction", "allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"]
+EvictionPolicy = Literal[
+    "noeviction", "allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"
+]
 
 
 class EvictionPolicyBody(Body):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,14 +36,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def start(state_dir: Path, *, reset: bool = False, port: int = 0, timeout: float = 30, extra: list[str] | None = None,
-          log: Path | None = None) -> Running:
+def start(
+    state_dir: Path,
+    *,
+    reset: bool = False,
+    port: int = 0,
+    timeout: float = 30,
+    extra: list[str] | None = None,
+    log: Path | None = None,
+) -> Running:
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     ready = state_dir / "endpoint.json"
     ready.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "oxy_sandbox", "serve", "--port", str(port), "--state-dir", str(state_dir),
-           "--ready-file", str(ready), *(["--reset"] if reset else []), *(extra or [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "oxy_sandbox",
+        "serve",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state_dir),
+        "--ready-file",
+        str(ready),
+        *(["--reset"] if reset else []),
+        *(extra or []),
+    ]
     out = open(log or state_dir / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
@@ -75,10 +95,8 @@ def stop(running: Running, timeout: float = 10) -> None:
         return
     deadline = time.monotonic() + timeout
     while _alive(running.pid) and time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(running.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.05)
     if _alive(running.pid):
         os.kill(running.pid, signal.SIGKILL)

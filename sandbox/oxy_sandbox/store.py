@@ -18,8 +18,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 KINDS = (
-    "vpcs", "droplets", "actions", "firewalls", "databases", "apps", "deployments",
-    "projects", "domains", "records", "ssh_keys", "tags",
+    "vpcs",
+    "droplets",
+    "actions",
+    "firewalls",
+    "databases",
+    "apps",
+    "deployments",
+    "projects",
+    "domains",
+    "records",
+    "ssh_keys",
+    "tags",
 )
 
 

@@ -10,12 +10,18 @@ from azure.core.exceptions import HttpResponseError
 from tests.contract.test_vpcs_droplets import error_of
 
 SPEC = {
-    "name": "mention-production", "region": "ams",
-    "services": [{
-        "name": "web", "image": {"registry_type": "DOCR", "repository": "mention", "tag": "1.0.0"},
-        "envs": [{"key": "NODE_ENV", "value": "production"},
-                 {"key": "MONGODB_URI", "value": "mongodb+srv://u:p@h/admin", "type": "SECRET", "scope": "RUN_TIME"}],
-    }],
+    "name": "mention-production",
+    "region": "ams",
+    "services": [
+        {
+            "name": "web",
+            "image": {"registry_type": "DOCR", "repository": "mention", "tag": "1.0.0"},
+            "envs": [
+                {"key": "NODE_ENV", "value": "production"},
+                {"key": "MONGODB_URI", "value": "mongodb+srv://u:p@h/admin", "type": "SECRET", "scope": "RUN_TIME"},
+            ],
+        }
+    ],
 }
 
 
@@ -23,8 +29,12 @@ def test_app_create_deploys_and_encrypts_secrets(do):
     app = do.apps.create({"spec": SPEC})["app"]
     envs = {e["key"]: e for e in app["spec"]["services"][0]["envs"]}
     assert envs["MONGODB_URI"]["value"].startswith("EV[1:")
-    assert envs["NODE_ENV"] == {"key": "NODE_ENV", "value": "production", "scope": "RUN_AND_BUILD_TIME",
-                                "type": "GENERAL"}
+    assert envs["NODE_ENV"] == {
+        "key": "NODE_ENV",
+        "value": "production",
+        "scope": "RUN_AND_BUILD_TIME",
+        "type": "GENERAL",
+    }
     service = app["spec"]["services"][0]
     assert (service["instance_count"], service["http_port"]) == (1, 8080)  # server-side defaults
     assert app["region"]["slug"] == "ams"
@@ -72,17 +82,21 @@ def test_app_in_nyc_cannot_join_an_ams3_vpc(do):
     joined = do.apps.create({"spec": {**SPEC, "vpc": {"id": vpc["id"]}}})["app"]
     assert joined["vpc"]["id"] == vpc["id"]
     assert [m["name"] for m in do.vpcs.list_members(vpc["id"])["members"]] == ["mention-production"]
-    status, err = error_of(lambda: do.apps.create({"spec": {"name": "allo-app", "region": "nyc",
-                                                            "vpc": {"id": vpc["id"]}}}))
+    status, err = error_of(
+        lambda: do.apps.create({"spec": {"name": "allo-app", "region": "nyc", "vpc": {"id": vpc["id"]}}})
+    )
     assert status == 422 and "spec.vpc.id" in err["message"] and "ams3" in err["message"]
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"name": "Bad_Name"}, "spec.name"),
-    ({"name": "ok", "region": "moon"}, "spec.region"),
-    ({"name": "ok", "envs": [{"key": "1BAD", "value": "x"}]}, "spec.envs.0.key"),
-    ({"name": "ok", "envs": [{"key": "K", "type": "PLAIN"}]}, "spec.envs.0.type"),
-])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"name": "Bad_Name"}, "spec.name"),
+        ({"name": "ok", "region": "moon"}, "spec.region"),
+        ({"name": "ok", "envs": [{"key": "1BAD", "value": "x"}]}, "spec.envs.0.key"),
+        ({"name": "ok", "envs": [{"key": "K", "type": "PLAIN"}]}, "spec.envs.0.type"),
+    ],
+)
 def test_app_bad_spec_names_the_field(do, spec, field):
     status, err = error_of(lambda: do.apps.create({"spec": spec}))
     assert status == 422 and field in err["message"]

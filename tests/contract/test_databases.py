@@ -9,10 +9,22 @@ import pytest
 
 from tests.contract.test_vpcs_droplets import DROPLET, error_of
 
-MONGO = {"name": "db-oxy", "engine": "mongodb", "version": "8.0", "num_nodes": 1, "size": "db-s-1vcpu-1gb",
-         "region": "ams3"}
-VALKEY = {"name": "db-valkey-ams3-04785", "engine": "valkey", "version": "8", "num_nodes": 1,
-          "size": "db-s-1vcpu-1gb", "region": "ams3"}
+MONGO = {
+    "name": "db-oxy",
+    "engine": "mongodb",
+    "version": "8.0",
+    "num_nodes": 1,
+    "size": "db-s-1vcpu-1gb",
+    "region": "ams3",
+}
+VALKEY = {
+    "name": "db-valkey-ams3-04785",
+    "engine": "valkey",
+    "version": "8",
+    "num_nodes": 1,
+    "size": "db-s-1vcpu-1gb",
+    "region": "ams3",
+}
 
 
 def test_options_list_mongodb_8_and_valkey_8(do):
@@ -61,9 +73,11 @@ def test_valkey_cluster_connection_and_engine_settings(do):
 
 def test_users_and_dbs_are_refused_for_valkey(do):
     db = do.databases.create_cluster(VALKEY)["database"]
-    for call in (lambda: do.databases.add_user(db["id"], {"name": "app"}),
-                 lambda: do.databases.list_users(db["id"]),
-                 lambda: do.databases.add(db["id"], {"name": "x"})):
+    for call in (
+        lambda: do.databases.add_user(db["id"], {"name": "app"}),
+        lambda: do.databases.list_users(db["id"]),
+        lambda: do.databases.add(db["id"], {"name": "x"}),
+    ):
         status, err = error_of(call)
         assert status == 422 and "valkey" in err["message"]
 
@@ -81,14 +95,17 @@ def test_database_lifecycle_takes_time_when_delayed(sandbox, do):
     assert (resized["status"], resized["size"], resized["num_nodes"]) == ("online", "db-s-2vcpu-4gb", 3)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"version": "5.0"}, "version"),
-    ({"engine": "cassandra"}, "engine"),
-    ({"size": "db-s-99"}, "size"),
-    ({"num_nodes": 2}, "num_nodes"),
-    ({"region": "mars1"}, "region"),
-    ({"name": "Bad_Name"}, "name"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"version": "5.0"}, "version"),
+        ({"engine": "cassandra"}, "engine"),
+        ({"size": "db-s-99"}, "size"),
+        ({"num_nodes": 2}, "num_nodes"),
+        ({"region": "mars1"}, "region"),
+        ({"name": "Bad_Name"}, "name"),
+    ],
+)
 def test_cluster_bad_input_names_the_field(do, change, field):
     status, err = error_of(lambda: do.databases.create_cluster({**MONGO, **change}))
     assert status == 422
@@ -106,9 +123,13 @@ def test_trusted_sources_are_replaced_whole(do):
     droplet = do.droplets.create({"name": "oxy-api-backend", **DROPLET})["droplet"]
     app = do.apps.create({"spec": {"name": "mention-production", "region": "ams"}})["app"]
     db = do.databases.create_cluster(MONGO)["database"]
-    rules = [{"type": "droplet", "value": str(droplet["id"])}, {"type": "app", "value": app["id"]},
-             {"type": "ip_addr", "value": "203.0.113.0/24"}, {"type": "tag", "value": "backend"},
-             {"type": "k8s", "value": "ff2a6c52-5a44-4b63-b99c-0e98e7a63d61"}]
+    rules = [
+        {"type": "droplet", "value": str(droplet["id"])},
+        {"type": "app", "value": app["id"]},
+        {"type": "ip_addr", "value": "203.0.113.0/24"},
+        {"type": "tag", "value": "backend"},
+        {"type": "k8s", "value": "ff2a6c52-5a44-4b63-b99c-0e98e7a63d61"},
+    ]
     do.databases.update_firewall_rules(db["id"], {"rules": rules})
     got = do.databases.list_firewall_rules(db["id"])["rules"]
     assert [(r["type"], r["value"]) for r in got] == [(r["type"], r["value"]) for r in rules]
@@ -119,12 +140,15 @@ def test_trusted_sources_are_replaced_whole(do):
     assert do.databases.get_cluster(db["id"])["database"]["rules"] == kept
 
 
-@pytest.mark.parametrize("rule", [
-    {"type": "droplet", "value": "424242"},
-    {"type": "droplet", "value": "not-a-number"},
-    {"type": "ip_addr", "value": "2001:db8::/64"},
-    {"type": "planet", "value": "mars"},
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"type": "droplet", "value": "424242"},
+        {"type": "droplet", "value": "not-a-number"},
+        {"type": "ip_addr", "value": "2001:db8::/64"},
+        {"type": "planet", "value": "mars"},
+    ],
+)
 def test_trusted_source_bad_input(do, rule):
     db = do.databases.create_cluster(MONGO)["database"]
     status, err = error_of(lambda: do.databases.update_firewall_rules(db["id"], {"rules": [rule]}))

@@ -14,8 +14,15 @@ WEB = {"protocol": "tcp", "ports": "443", "sources": {"addresses": ["0.0.0.0/0",
 def test_firewall_create_echoes_rules_exactly(do):
     do.tags.create({"name": "api"})
     droplet = do.droplets.create({"name": "fw-target", **DROPLET})["droplet"]
-    fw = do.firewalls.create({"name": "oxy-api-backend", "inbound_rules": [SSH, WEB], "outbound_rules": [OUT_ALL],
-                              "droplet_ids": [droplet["id"]], "tags": ["api"]})["firewall"]
+    fw = do.firewalls.create(
+        {
+            "name": "oxy-api-backend",
+            "inbound_rules": [SSH, WEB],
+            "outbound_rules": [OUT_ALL],
+            "droplet_ids": [droplet["id"]],
+            "tags": ["api"],
+        }
+    )["firewall"]
     assert fw["status"] == "waiting"
     assert fw["pending_changes"] == [{"droplet_id": droplet["id"], "removing": False, "status": "waiting"}]
     assert fw["tags"] == ["api"]
@@ -63,17 +70,20 @@ def test_firewall_delete(do):
     assert do.firewalls.list()["firewalls"] == []
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"name": "fw"}, "at least one inbound or outbound rule"),
-    ({"name": "fw", "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {}}]}, "inbound_rules.0"),
-    ({"name": "fw", "inbound_rules": [{**SSH, "ports": "70000"}]}, "inbound_rules.0.ports"),
-    ({"name": "fw", "inbound_rules": [{**SSH, "ports": "90-80"}]}, "inbound_rules.0.ports"),
-    ({"name": "fw", "inbound_rules": [{**SSH, "protocol": "sctp"}]}, "inbound_rules.0.protocol"),
-    ({"name": "fw", "inbound_rules": [{**SSH, "sources": {"addresses": ["300.1.1.1"]}}]}, "addresses"),
-    ({"name": "-fw", "inbound_rules": [SSH]}, "name"),
-    ({"name": "fw", "inbound_rules": [SSH], "tags": ["missing"]}, "tags"),
-    ({"name": "fw", "inbound_rules": [SSH], "droplet_ids": [1]}, "droplet_ids"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"name": "fw"}, "at least one inbound or outbound rule"),
+        ({"name": "fw", "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {}}]}, "inbound_rules.0"),
+        ({"name": "fw", "inbound_rules": [{**SSH, "ports": "70000"}]}, "inbound_rules.0.ports"),
+        ({"name": "fw", "inbound_rules": [{**SSH, "ports": "90-80"}]}, "inbound_rules.0.ports"),
+        ({"name": "fw", "inbound_rules": [{**SSH, "protocol": "sctp"}]}, "inbound_rules.0.protocol"),
+        ({"name": "fw", "inbound_rules": [{**SSH, "sources": {"addresses": ["300.1.1.1"]}}]}, "addresses"),
+        ({"name": "-fw", "inbound_rules": [SSH]}, "name"),
+        ({"name": "fw", "inbound_rules": [SSH], "tags": ["missing"]}, "tags"),
+        ({"name": "fw", "inbound_rules": [SSH], "droplet_ids": [1]}, "droplet_ids"),
+    ],
+)
 def test_firewall_bad_input_gets_400_naming_the_field(do, body, fragment):
     answer = do.firewalls.create(body)  # pydo returns declared 400 bodies instead of raising
     assert answer["id"] == "bad_request"

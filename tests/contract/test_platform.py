@@ -121,7 +121,10 @@ def test_request_log_and_summary(sandbox, do):
     do.vpcs.list()
     entries = sandbox.log(since=start)
     assert [(e["method"], e["route"], e["status"]) for e in entries] == [
-        ("POST", "/v2/vpcs", 201), ("GET", "/v2/vpcs", 200), ("GET", "/v2/vpcs", 200)]
+        ("POST", "/v2/vpcs", 201),
+        ("GET", "/v2/vpcs", 200),
+        ("GET", "/v2/vpcs", 200),
+    ]
     assert all(e["ms"] >= 0 for e in entries)
     summary = sandbox.summary(since=start)
     assert summary["total"] == 3
@@ -146,8 +149,13 @@ def test_state_survives_a_restart(tmp_path):
         import requests
 
         headers = {"Authorization": "Bearer t"}
-        created = requests.post(f"{first.url}/v2/vpcs", json={"name": "kept", "region": "ams3"}, headers=headers,
-                                verify=first.ca, timeout=10).json()["vpc"]
+        created = requests.post(
+            f"{first.url}/v2/vpcs",
+            json={"name": "kept", "region": "ams3"},
+            headers=headers,
+            verify=first.ca,
+            timeout=10,
+        ).json()["vpc"]
     finally:
         process.stop(first)
     second = process.start(tmp_path)

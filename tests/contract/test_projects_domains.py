@@ -12,8 +12,13 @@ FINGERPRINT = "43:d3:b5:b9:7d:40:00:39:4f:54:45:3d:a4:2f:4a:ab"
 def test_default_project_exists_and_can_be_updated(do):
     default = do.projects.get_default()["project"]
     assert default["is_default"] is True
-    body = {"name": default["name"], "description": "d", "purpose": "Service or API", "environment": "Production",
-            "is_default": True}
+    body = {
+        "name": default["name"],
+        "description": "d",
+        "purpose": "Service or API",
+        "environment": "Production",
+        "is_default": True,
+    }
     assert do.projects.update_default(body)["project"]["environment"] == "Production"
 
 
@@ -22,7 +27,8 @@ def test_project_crud(do):
     assert project["is_default"] is False
     assert do.projects.get(project["id"])["project"]["name"] == "oxy"
     assert do.projects.patch(project["id"], {"description": "Oxy production"})["project"]["description"] == (
-        "Oxy production")
+        "Oxy production"
+    )
     full = {"name": "oxy", "description": "x", "purpose": "p", "environment": "Staging", "is_default": False}
     assert do.projects.update(project["id"], full)["project"]["environment"] == "Staging"
     do.projects.delete(project["id"], headers={"Content-Type": "application/json"})
@@ -47,8 +53,9 @@ def test_resources_belong_to_one_project(do):
 def test_app_and_database_urns_can_be_assigned(do):
     project = do.projects.create({"name": "oxy", "purpose": "Service or API"})["project"]
     app = do.apps.create({"spec": {"name": "alia-production", "region": "ams"}})["app"]
-    db = do.databases.create_cluster({"name": "db-oxy", "engine": "mongodb", "num_nodes": 1,
-                                      "size": "db-s-1vcpu-1gb", "region": "ams3"})["database"]
+    db = do.databases.create_cluster(
+        {"name": "db-oxy", "engine": "mongodb", "num_nodes": 1, "size": "db-s-1vcpu-1gb", "region": "ams3"}
+    )["database"]
     urns = [f"do:app:{app['id']}", f"do:dbaas:{db['id']}"]
     answer = do.projects.assign_resources(project["id"], {"resources": urns})["resources"]
     assert [r["status"] for r in answer] == ["assigned", "assigned"]
@@ -66,8 +73,9 @@ def test_domains_and_records(do):
     assert (domain["name"], domain["ttl"]) == ("oxy.so", 1800)
     types = sorted(r["type"] for r in do.domains.list_records("oxy.so")["domain_records"])
     assert types == ["A", "NS", "NS", "NS", "SOA"]
-    record = do.domains.create_record("oxy.so", {"type": "A", "name": "api", "data": "198.51.100.20",
-                                                 "ttl": 300})["domain_record"]
+    record = do.domains.create_record("oxy.so", {"type": "A", "name": "api", "data": "198.51.100.20", "ttl": 300})[
+        "domain_record"
+    ]
     do.domains.create_record("oxy.so", {"type": "MX", "data": "mail.oxy.so.", "priority": 10})
     named = do.domains.list_records("oxy.so", name="api.oxy.so")["domain_records"]
     assert [r["id"] for r in named] == [record["id"]]

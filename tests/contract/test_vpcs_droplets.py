@@ -47,12 +47,15 @@ def test_vpc_default_cannot_be_deleted_and_members_block_delete(do):
     assert status == 403
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"name": "bad name!", "region": "ams3"}, "name"),
-    ({"name": "ok", "region": "mars1"}, "region"),
-    ({"name": "ok", "region": "ams3", "ip_range": "8.8.8.0/24"}, "ip_range"),
-    ({"name": "ok", "region": "ams3", "ip_range": "10.0.0.0/8"}, "ip_range"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "bad name!", "region": "ams3"}, "name"),
+        ({"name": "ok", "region": "mars1"}, "region"),
+        ({"name": "ok", "region": "ams3", "ip_range": "8.8.8.0/24"}, "ip_range"),
+        ({"name": "ok", "region": "ams3", "ip_range": "10.0.0.0/8"}, "ip_range"),
+    ],
+)
 def test_vpc_bad_input_names_the_field(do, body, field):
     status, err = error_of(lambda: do.vpcs.create(body))
     assert status == 422
@@ -111,13 +114,16 @@ def test_droplet_multi_create_and_filters(do):
     assert status == 422 and "tag_name" in err["message"]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"size": "s-99vcpu"}, "size"),
-    ({"image": "windows-95"}, "image"),
-    ({"region": "mars1"}, "region"),
-    ({"name": "no spaces allowed"}, "name"),
-    ({"ssh_keys": [424242]}, "ssh_keys"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"size": "s-99vcpu"}, "size"),
+        ({"image": "windows-95"}, "image"),
+        ({"region": "mars1"}, "region"),
+        ({"name": "no spaces allowed"}, "name"),
+        ({"ssh_keys": [424242]}, "ssh_keys"),
+    ],
+)
 def test_droplet_bad_input_names_the_field(do, change, field):
     status, err = error_of(lambda: do.droplets.create({"name": "bad", **DROPLET, **change}))
     assert status == 422

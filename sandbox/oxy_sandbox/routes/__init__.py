@@ -6,8 +6,17 @@ from ..core import Sandbox
 from . import apps, basics, control, databases, domains, droplets, firewalls, projects, vpcs
 from ._deps import ensure_default_project
 
-ROUTERS = [control.router, basics.router, vpcs.router, droplets.router, firewalls.router, databases.router,
-           apps.router, projects.router, domains.router]
+ROUTERS = [
+    control.router,
+    basics.router,
+    vpcs.router,
+    droplets.router,
+    firewalls.router,
+    databases.router,
+    apps.router,
+    projects.router,
+    domains.router,
+]
 
 
 def seed(sb: Sandbox) -> None:

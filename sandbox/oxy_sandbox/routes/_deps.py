@@ -37,9 +37,17 @@ def ensure_default_project(sb: Sandbox) -> dict:
         return existing[0]
     now = now_iso()
     project = {
-        "id": new_uuid(), "owner_uuid": ACCOUNT_UUID, "owner_id": OWNER_ID, "name": "first-project",
-        "description": "Default project", "purpose": "Just trying out DigitalOcean", "environment": "Development",
-        "is_default": True, "created_at": now, "updated_at": now, "_resources": {},
+        "id": new_uuid(),
+        "owner_uuid": ACCOUNT_UUID,
+        "owner_id": OWNER_ID,
+        "name": "first-project",
+        "description": "Default project",
+        "purpose": "Just trying out DigitalOcean",
+        "environment": "Development",
+        "is_default": True,
+        "created_at": now,
+        "updated_at": now,
+        "_resources": {},
     }
     return sb.store.put("projects", project["id"], project)
 

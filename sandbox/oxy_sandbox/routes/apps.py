@@ -101,12 +101,16 @@ def deployment_view(sb: Sandbox, dep: dict, newer: list[dict]) -> dict:
         steps.append(step)
     out = view(dep)
     out.update(
-        phase=phase, phase_last_updated_at=now_iso(),
+        phase=phase,
+        phase_last_updated_at=now_iso(),
         progress={
-            "total_steps": 3, "success_steps": sum(s["status"] == "SUCCESS" for s in steps),
+            "total_steps": 3,
+            "success_steps": sum(s["status"] == "SUCCESS" for s in steps),
             "error_steps": sum(s["status"] == "ERROR" for s in steps),
             "pending_steps": sum(s["status"] == "PENDING" for s in steps),
-            "running_steps": sum(s["status"] == "RUNNING" for s in steps), "steps": steps, "summary_steps": steps,
+            "running_steps": sum(s["status"] == "RUNNING" for s in steps),
+            "steps": steps,
+            "summary_steps": steps,
         },
     )
     return out
@@ -118,7 +122,7 @@ def _deployments(sb: Sandbox, app_id: str) -> list[dict]:
 
 def _dep_views(sb: Sandbox, app_id: str) -> list[dict]:
     deps = _deployments(sb, app_id)
-    return [deployment_view(sb, d, deps[i + 1:]) for i, d in enumerate(deps)]
+    return [deployment_view(sb, d, deps[i + 1 :]) for i, d in enumerate(deps)]
 
 
 def app_view(sb: Sandbox, app: dict) -> dict:
@@ -141,8 +145,15 @@ def app_view(sb: Sandbox, app: dict) -> dict:
 
 def _deploy(sb: Sandbox, app: dict, cause: str) -> dict:
     dep = {
-        "id": new_uuid(), "cause": cause, "created_at": now_iso(), "updated_at": now_iso(), "spec": app["spec"],
-        "tier_slug": "basic", "_app_id": app["id"], "_t0": time.time(), "_delay": sb.settings.app_delay,
+        "id": new_uuid(),
+        "cause": cause,
+        "created_at": now_iso(),
+        "updated_at": now_iso(),
+        "spec": app["spec"],
+        "tier_slug": "basic",
+        "_app_id": app["id"],
+        "_t0": time.time(),
+        "_delay": sb.settings.app_delay,
         "_fail": sb.settings.deploy_failures.get(app["spec"]["name"]),
         "services": [{"name": s["name"], "source_commit_hash": "0" * 40} for s in app["spec"].get("services", [])],
     }
@@ -151,13 +162,23 @@ def _deploy(sb: Sandbox, app: dict, cause: str) -> dict:
 
 def _region(slug: str) -> dict:
     label, continent, dcs = catalog.APP_REGIONS[slug]
-    return {"slug": slug, "label": label, "flag": slug, "continent": continent, "data_centers": dcs,
-            "default": slug == "nyc", "disabled": False, "reason": ""}
+    return {
+        "slug": slug,
+        "label": label,
+        "flag": slug,
+        "continent": continent,
+        "data_centers": dcs,
+        "default": slug == "nyc",
+        "disabled": False,
+        "reason": "",
+    }
 
 
 def _set_spec(sb: Sandbox, app: dict, spec: AppSpec) -> None:
     data, vpc = normalise(sb, spec)
-    other = next((a for a in sb.store.all("apps") if a["spec"]["name"] == data["name"] and a["id"] != app.get("id")), None)
+    other = next(
+        (a for a in sb.store.all("apps") if a["spec"]["name"] == data["name"] and a["id"] != app.get("id")), None
+    )
     if other:
         raise APIError(409, f"spec.name: an app named {data['name']!r} already exists")
     if app.get("spec") and app["spec"]["region"] != data["region"]:
@@ -173,7 +194,7 @@ def _set_spec(sb: Sandbox, app: dict, spec: AppSpec) -> None:
 @router.get("/v2/apps")
 async def apps_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     rows = sorted(sb.store.all("apps"), key=lambda a: a["created_at"])
-    return paginate(request, "apps", [app_view(sb, a) for a in rows])
+    return paginate(request, "apps", rows, lambda a: app_view(sb, a))
 
 
 @router.post("/v2/apps")

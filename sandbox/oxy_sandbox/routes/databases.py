@@ -10,8 +10,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from .. import catalog
 from ..core import APIError, Sandbox, new_uuid, now_iso, unprocessable
 from ..models import (
-    ConfigPatch, DatabaseCreate, DatabaseFirewall, DatabaseResize, DbCreate, EvictionPolicyBody,
-    MaintenanceWindow, TrustedSource, UserCreate, UserUpdate, VersionUpgrade,
+    ConfigPatch,
+    DatabaseCreate,
+    DatabaseFirewall,
+    DatabaseResize,
+    DbCreate,
+    EvictionPolicyBody,
+    MaintenanceWindow,
+    TrustedSource,
+    UserCreate,
+    UserUpdate,
+    VersionUpgrade,
 )
 from ._deps import assign_to_project, forget, must_get, password, project_of, sandbox, view
 from .basics import ensure_tags
@@ -21,15 +30,26 @@ router = APIRouter()
 
 CONFIG_DEFAULTS = {
     "valkey": {
-        "valkey_maxmemory_policy": "noeviction", "valkey_pubsub_client_output_buffer_limit": 64,
-        "valkey_number_of_databases": 16, "valkey_io_threads": 1, "valkey_lfu_log_factor": 10,
-        "valkey_lfu_decay_time": 1, "valkey_ssl": True, "valkey_timeout": 300, "valkey_notify_keyspace_events": "",
-        "valkey_persistence": "rdb", "valkey_acl_channels_default": "allchannels", "frequent_snapshots": True,
+        "valkey_maxmemory_policy": "noeviction",
+        "valkey_pubsub_client_output_buffer_limit": 64,
+        "valkey_number_of_databases": 16,
+        "valkey_io_threads": 1,
+        "valkey_lfu_log_factor": 10,
+        "valkey_lfu_decay_time": 1,
+        "valkey_ssl": True,
+        "valkey_timeout": 300,
+        "valkey_notify_keyspace_events": "",
+        "valkey_persistence": "rdb",
+        "valkey_acl_channels_default": "allchannels",
+        "frequent_snapshots": True,
         "valkey_active_expire_effort": 1,
     },
     "mongodb": {
-        "default_read_concern": "local", "default_write_concern": "majority",
-        "transaction_lifetime_limit_seconds": 60, "slow_op_threshold_ms": 100, "verbosity": 0,
+        "default_read_concern": "local",
+        "default_write_concern": "majority",
+        "transaction_lifetime_limit_seconds": 60,
+        "slow_op_threshold_ms": 100,
+        "verbosity": 0,
     },
     "pg": {"autovacuum_naptime": 60, "max_connections": 100, "timezone": "UTC"},
     "mysql": {"sql_mode": "ANSI,STRICT_ALL_TABLES", "connect_timeout": 10},
@@ -70,7 +90,9 @@ def cluster_view(sb: Sandbox, db: dict) -> dict:
     host, private = _hosts(db)
     out["connection"] = _connection(db, host)
     out["private_connection"] = _connection(db, private)
-    out["users"] = [_user_view(u) for u in db["_users"].values()] if db["engine"] not in catalog.ENGINES_WITHOUT_USERS else None
+    out["users"] = (
+        [_user_view(u) for u in db["_users"].values()] if db["engine"] not in catalog.ENGINES_WITHOUT_USERS else None
+    )
     out["db_names"] = list(db["_dbs"]) if db["engine"] not in catalog.ENGINES_WITHOUT_USERS else None
     out["rules"] = list(db["_rules"])
     out["project_id"] = project_of(sb, f"do:dbaas:{db['id']}")
@@ -94,8 +116,11 @@ def _rule_rows(sb: Sandbox, db: dict, rules: list[TrustedSource]) -> list[dict]:
             raise unprocessable(f"rules: app {rule.value} does not exist")
         old = existing.get((rule.type, rule.value))
         row = {
-            "uuid": old["uuid"] if old else new_uuid(), "cluster_uuid": db["id"], "type": rule.type,
-            "value": rule.value, "created_at": old["created_at"] if old else now_iso(),
+            "uuid": old["uuid"] if old else new_uuid(),
+            "cluster_uuid": db["id"],
+            "type": rule.type,
+            "value": rule.value,
+            "created_at": old["created_at"] if old else now_iso(),
         }
         if rule.description is not None:
             row["description"] = rule.description
@@ -109,7 +134,9 @@ def _check_layout(engine: str, num_nodes: int, size: str) -> None:
         raise unprocessable(f"size: {size!r} is not a valid database size")
     if not catalog.db_layout_ok(engine, num_nodes, size):
         allowed = catalog.DB_ENGINES[engine]["nodes"]
-        raise unprocessable(f"num_nodes: {num_nodes} nodes of {size} is not a layout offered for {engine} (nodes: {allowed})")
+        raise unprocessable(
+            f"num_nodes: {num_nodes} nodes of {size} is not a layout offered for {engine} (nodes: {allowed})"
+        )
 
 
 def _online(db: dict) -> None:
@@ -138,7 +165,9 @@ async def databases_list(tag_name: str | None = None, sb: Sandbox = Depends(sand
 @router.post("/v2/databases", status_code=201)
 async def databases_create(body: DatabaseCreate, sb: Sandbox = Depends(sandbox)) -> dict:
     if body.engine not in catalog.DB_ENGINES:
-        raise unprocessable(f"engine: {body.engine!r} clusters cannot be created (supported: {sorted(catalog.DB_ENGINES)})")
+        raise unprocessable(
+            f"engine: {body.engine!r} clusters cannot be created (supported: {sorted(catalog.DB_ENGINES)})"
+        )
     versions = catalog.DB_ENGINES[body.engine]["versions"]
     version = body.version or versions[0]
     if version not in versions:
@@ -161,14 +190,26 @@ async def databases_create(body: DatabaseCreate, sb: Sandbox = Depends(sandbox))
     ensure_tags(sb, body.tags)
     dbid = new_uuid()
     db = {
-        "id": dbid, "name": body.name, "engine": body.engine, "version": version,
+        "id": dbid,
+        "name": body.name,
+        "engine": body.engine,
+        "version": version,
         "semantic_version": f"{version}.0" if "." in version else f"{version}.0.0",
-        "num_nodes": body.num_nodes, "size": body.size, "region": body.region, "status": "creating",
-        "created_at": now_iso(), "private_network_uuid": vpc["id"], "tags": list(body.tags or []) or None,
+        "num_nodes": body.num_nodes,
+        "size": body.size,
+        "region": body.region,
+        "status": "creating",
+        "created_at": now_iso(),
+        "private_network_uuid": vpc["id"],
+        "tags": list(body.tags or []) or None,
         "storage_size_mib": body.storage_size_mib or 10240,
         "maintenance_window": {"day": "tuesday", "hour": "02:00:00", "pending": False, "description": []},
-        "_admin_password": password(), "_users": {}, "_dbs": list(_DEFAULT_DBS.get(body.engine, [])),
-        "_config": dict(CONFIG_DEFAULTS.get(body.engine, {})), "_eviction_policy": "noeviction", "_rules": [],
+        "_admin_password": password(),
+        "_users": {},
+        "_dbs": list(_DEFAULT_DBS.get(body.engine, [])),
+        "_config": dict(CONFIG_DEFAULTS.get(body.engine, {})),
+        "_eviction_policy": "noeviction",
+        "_rules": [],
     }
     if body.engine not in catalog.ENGINES_WITHOUT_USERS:
         db["_users"]["doadmin"] = {"name": "doadmin", "role": "primary", "password": db["_admin_password"]}
@@ -229,7 +270,10 @@ async def databases_upgrade(uuid: str, body: VersionUpgrade, sb: Sandbox = Depen
 @router.get("/v2/databases/{uuid}/ca")
 async def databases_ca(uuid: str, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     must_get(sb, "databases", uuid)
-    pem = getattr(request.app.state, "ca_pem", b"") or b"-----BEGIN CERTIFICATE-----\nsandbox\n-----END CERTIFICATE-----\n"
+    pem = (
+        getattr(request.app.state, "ca_pem", b"")
+        or b"-----BEGIN CERTIFICATE-----\nsandbox\n-----END CERTIFICATE-----\n"
+    )
     return {"ca": {"certificate": base64.b64encode(pem).decode()}}
 
 
@@ -281,7 +325,9 @@ async def databases_users_add(uuid: str, body: UserCreate, sb: Sandbox = Depends
     user = {"name": body.name, "role": "normal", "password": password()}
     settings = _settings(db, body.settings)
     if settings is None and body.readonly is not None and db["engine"] == "mongodb":
-        settings = {"mongo_user_settings": {"databases": ["admin"], "role": "readOnly" if body.readonly else "readWrite"}}
+        settings = {
+            "mongo_user_settings": {"databases": ["admin"], "role": "readOnly" if body.readonly else "readWrite"}
+        }
     if settings:
         user["settings"] = settings
     if body.mysql_settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ..core import APIError, Sandbox, not_found, paginate, unprocessable
 from ..models import DomainCreate, RecordBody
@@ -10,9 +10,17 @@ from ._deps import assign_to_project, forget, must_get, sandbox, view
 
 router = APIRouter()
 
-_REQUIRED = {"A": ("name", "data"), "AAAA": ("name", "data"), "CNAME": ("name", "data"), "MX": ("data", "priority"),
-             "TXT": ("name", "data"), "NS": ("name", "data"), "CAA": ("name", "data", "flags", "tag"),
-             "SRV": ("name", "data", "priority", "port", "weight"), "SOA": ("ttl",)}
+_REQUIRED = {
+    "A": ("name", "data"),
+    "AAAA": ("name", "data"),
+    "CNAME": ("name", "data"),
+    "MX": ("data", "priority"),
+    "TXT": ("name", "data"),
+    "NS": ("name", "data"),
+    "CAA": ("name", "data", "flags", "tag"),
+    "SRV": ("name", "data", "priority", "port", "weight"),
+    "SOA": ("ttl",),
+}
 _NULLABLE = ("priority", "port", "weight", "flags", "tag")
 
 
@@ -32,8 +40,14 @@ def _domain_view(sb: Sandbox, domain: dict) -> dict:
 
 
 def _add_record(sb: Sandbox, domain: str, fields: dict) -> dict:
-    record = {"id": sb.store.next_id("record", 100000001), "type": fields["type"], "name": fields.get("name") or "@",
-              "data": fields.get("data"), "ttl": fields.get("ttl") or 1800, "_domain": domain}
+    record = {
+        "id": sb.store.next_id("record", 100000001),
+        "type": fields["type"],
+        "name": fields.get("name") or "@",
+        "data": fields.get("data"),
+        "ttl": fields.get("ttl") or 1800,
+        "_domain": domain,
+    }
     for key in _NULLABLE:
         record[key] = fields.get(key)
     return sb.store.put("records", record["id"], record)
@@ -50,7 +64,7 @@ def _check_record(body: RecordBody) -> dict:
 @router.get("/v2/domains")
 async def domains_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     rows = sorted(sb.store.all("domains"), key=lambda d: d["name"])
-    return paginate(request, "domains", [_domain_view(sb, d) for d in rows])
+    return paginate(request, "domains", rows, lambda d: _domain_view(sb, d))
 
 
 @router.post("/v2/domains", status_code=201)
@@ -92,16 +106,20 @@ def _fqdn(record: dict, domain: str) -> str:
 
 
 @router.get("/v2/domains/{name}/records")
-async def records_list(name: str, request: Request, type: str | None = None,  # noqa: A002 - API name
-                       sb: Sandbox = Depends(sandbox)) -> dict:
+async def records_list(
+    name: str,
+    request: Request,
+    kind: str | None = Query(None, alias="type"),
+    sb: Sandbox = Depends(sandbox),
+) -> dict:
     domain = must_get(sb, "domains", name.lower())["name"]
     rows = _records(sb, domain)
     wanted = request.query_params.get("name")
     if wanted:
         rows = [r for r in rows if _fqdn(r, domain) == wanted.lower().rstrip(".")]
-    if type:
-        rows = [r for r in rows if r["type"] == type.upper()]
-    return paginate(request, "domain_records", [view(r) for r in rows])
+    if kind:
+        rows = [r for r in rows if r["type"] == kind.upper()]
+    return paginate(request, "domain_records", rows, view)
 
 
 @router.post("/v2/domains/{name}/records", status_code=201)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from .. import catalog
 from ..core import APIError, Sandbox, not_found, now_iso, paginate, unprocessable
@@ -15,7 +15,16 @@ router = APIRouter()
 
 # Public addresses come from the documentation ranges (RFC 5737), one after the other.
 _PUBLIC_NETS = ("192.0.2", "198.51.100", "203.0.113")
-TAG_ACTIONS = {"power_cycle", "power_on", "power_off", "shutdown", "enable_ipv6", "enable_backups", "disable_backups", "snapshot"}
+TAG_ACTIONS = {
+    "power_cycle",
+    "power_on",
+    "power_off",
+    "shutdown",
+    "enable_ipv6",
+    "enable_backups",
+    "disable_backups",
+    "snapshot",
+}
 
 
 def _public_ip(n: int) -> tuple[str, str]:
@@ -23,12 +32,19 @@ def _public_ip(n: int) -> tuple[str, str]:
     return f"{net}.{n % 253 + 2}", f"{net}.1"
 
 
-def new_action(sb: Sandbox, kind: str, resource_id: int | None, region: str, delay: float,
-               resource_type: str = "droplet") -> dict:
+def new_action(
+    sb: Sandbox, kind: str, resource_id: int | None, region: str, delay: float, resource_type: str = "droplet"
+) -> dict:
     action = {
-        "id": sb.store.next_id("action", 2000000001), "status": "in-progress", "type": kind,
-        "started_at": now_iso(), "completed_at": None, "resource_id": resource_id, "resource_type": resource_type,
-        "region": catalog.region(region), "region_slug": region,
+        "id": sb.store.next_id("action", 2000000001),
+        "status": "in-progress",
+        "type": kind,
+        "started_at": now_iso(),
+        "completed_at": None,
+        "resource_id": resource_id,
+        "resource_type": resource_type,
+        "region": catalog.region(region),
+        "region_slug": region,
     }
     sb.store.schedule(action, delay, {"status": "completed", "completed_at": now_iso()})
     return sb.store.put("actions", action["id"], action)
@@ -64,15 +80,37 @@ def _create_one(sb: Sandbox, name: str, body: DropletCreate, region: str, image:
     v4 = [{"ip_address": allocate_private_ip(sb, vpc), "netmask": "255.255.240.0", "gateway": "nil", "type": "private"}]
     if body.public_networking:
         v4.append({"ip_address": public_ip, "netmask": "255.255.255.0", "gateway": gateway, "type": "public"})
-    v6 = [{"ip_address": f"2001:db8::{did:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}] if body.ipv6 else []
+    v6 = (
+        [{"ip_address": f"2001:db8::{did:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
+        if body.ipv6
+        else []
+    )
     ensure_tags(sb, body.tags)
     droplet = {
-        "id": did, "name": name, "memory": size["memory"], "vcpus": size["vcpus"], "disk": size["disk"],
-        "disk_info": size["disk_info"], "locked": False, "status": "new", "kernel": None, "created_at": now_iso(),
-        "features": features, "backup_ids": [], "snapshot_ids": [], "next_backup_window": None, "image": image,
-        "volume_ids": list(body.volumes), "size": size, "size_slug": size["slug"], "networks": {"v4": [], "v6": []},
-        "region": catalog.region(region), "tags": list(dict.fromkeys(body.tags)), "vpc_uuid": vpc["id"],
-        "_user_data": body.user_data, "_ssh_keys": body.ssh_keys,
+        "id": did,
+        "name": name,
+        "memory": size["memory"],
+        "vcpus": size["vcpus"],
+        "disk": size["disk"],
+        "disk_info": size["disk_info"],
+        "locked": False,
+        "status": "new",
+        "kernel": None,
+        "created_at": now_iso(),
+        "features": features,
+        "backup_ids": [],
+        "snapshot_ids": [],
+        "next_backup_window": None,
+        "image": image,
+        "volume_ids": list(body.volumes),
+        "size": size,
+        "size_slug": size["slug"],
+        "networks": {"v4": [], "v6": []},
+        "region": catalog.region(region),
+        "tags": list(dict.fromkeys(body.tags)),
+        "vpc_uuid": vpc["id"],
+        "_user_data": body.user_data,
+        "_ssh_keys": body.ssh_keys,
     }
     sb.store.schedule(droplet, sb.settings.droplet_delay, {"status": "active", "networks": {"v4": v4, "v6": v6}})
     action = new_action(sb, "create", did, region, sb.settings.droplet_delay)
@@ -83,24 +121,33 @@ def _create_one(sb: Sandbox, name: str, body: DropletCreate, region: str, image:
 
 
 def _link(request: Request, action: dict) -> dict:
-    return {"id": action["id"], "rel": "create", "href": f"{str(request.base_url).rstrip('/')}/v2/actions/{action['id']}"}
+    return {
+        "id": action["id"],
+        "rel": "create",
+        "href": f"{str(request.base_url).rstrip('/')}/v2/actions/{action['id']}",
+    }
 
 
 @router.get("/v2/droplets")
-async def droplets_list(request: Request, tag_name: str | None = None, name: str | None = None,
-                        type: str | None = None, sb: Sandbox = Depends(sandbox)) -> dict:  # noqa: A002 - API name
-    if tag_name and (name or type):
+async def droplets_list(
+    request: Request,
+    tag_name: str | None = None,
+    name: str | None = None,
+    kind: str | None = Query(None, alias="type"),
+    sb: Sandbox = Depends(sandbox),
+) -> dict:
+    if tag_name and (name or kind):
         raise unprocessable("tag_name cannot be combined with name or type")
-    if type not in (None, "droplets", "gpus"):
+    if kind not in (None, "droplets", "gpus"):
         raise unprocessable("type: must be droplets or gpus")
     rows = sorted(sb.store.all("droplets"), key=lambda d: d["id"])
     if tag_name:
         rows = [d for d in rows if tag_name in d["tags"]]
     if name:
         rows = [d for d in rows if d["name"].lower() == name.lower()]
-    if type == "gpus":
+    if kind == "gpus":
         rows = []
-    return paginate(request, "droplets", [view(d) for d in rows])
+    return paginate(request, "droplets", rows, view)
 
 
 @router.post("/v2/droplets", status_code=202)
@@ -139,8 +186,9 @@ async def droplets_destroy_by_tag(tag_name: str, sb: Sandbox = Depends(sandbox))
 
 
 @router.delete("/v2/droplets/{droplet_id}/destroy_with_associated_resources/dangerous", status_code=202)
-async def droplets_destroy_dangerous(droplet_id: int, x_dangerous: str = Header(""),
-                                     sb: Sandbox = Depends(sandbox)) -> Response:
+async def droplets_destroy_dangerous(
+    droplet_id: int, x_dangerous: str = Header(""), sb: Sandbox = Depends(sandbox)
+) -> Response:
     droplet = must_get(sb, "droplets", droplet_id)
     if x_dangerous.lower() != "true":
         raise APIError(412, "X-Dangerous: true is required to destroy a droplet with its associated resources")
@@ -203,7 +251,7 @@ def _apply_action(sb: Sandbox, droplet: dict, body: DropletAction) -> dict:
 async def droplet_actions_list(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     must_get(sb, "droplets", droplet_id)
     rows = sorted((a for a in sb.store.all("actions") if a["resource_id"] == droplet_id), key=lambda a: -a["id"])
-    return paginate(request, "actions", [view(a) for a in rows])
+    return paginate(request, "actions", rows, view)
 
 
 @router.post("/v2/droplets/{droplet_id}/actions", status_code=201)

@@ -40,7 +40,7 @@ def _pending(sb: Sandbox, fw: dict, droplet_ids: list[int], removing: bool = Fal
 @router.get("/v2/firewalls")
 async def firewalls_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     rows = sorted(sb.store.all("firewalls"), key=lambda f: f["created_at"])
-    return paginate(request, "firewalls", [view(f) for f in rows])
+    return paginate(request, "firewalls", rows, view)
 
 
 @router.post("/v2/firewalls", status_code=202)
@@ -48,8 +48,14 @@ async def firewalls_create(body: Firewall, sb: Sandbox = Depends(sandbox)) -> di
     inbound, outbound = _rules(body.inbound_rules), _rules(body.outbound_rules)
     _check_refs(sb, body.droplet_ids, body.tags, inbound + outbound)
     fw = {
-        "id": new_uuid(), "name": body.name, "status": "waiting", "created_at": now_iso(), "pending_changes": [],
-        "inbound_rules": inbound, "outbound_rules": outbound, "droplet_ids": list(body.droplet_ids or []),
+        "id": new_uuid(),
+        "name": body.name,
+        "status": "waiting",
+        "created_at": now_iso(),
+        "pending_changes": [],
+        "inbound_rules": inbound,
+        "outbound_rules": outbound,
+        "droplet_ids": list(body.droplet_ids or []),
         "tags": list(body.tags or []),
     }
     _pending(sb, fw, fw["droplet_ids"])
@@ -67,8 +73,13 @@ async def firewalls_update(firewall_id: str, body: FirewallUpdate, sb: Sandbox =
     inbound, outbound = _rules(body.inbound_rules), _rules(body.outbound_rules)
     _check_refs(sb, body.droplet_ids, body.tags, inbound + outbound)
     # PUT is a full replacement: whatever is omitted goes back to its empty default.
-    fw.update(name=body.name, inbound_rules=inbound, outbound_rules=outbound,
-              droplet_ids=list(body.droplet_ids or []), tags=list(body.tags or []))
+    fw.update(
+        name=body.name,
+        inbound_rules=inbound,
+        outbound_rules=outbound,
+        droplet_ids=list(body.droplet_ids or []),
+        tags=list(body.tags or []),
+    )
     _pending(sb, fw, fw["droplet_ids"])
     return {"firewall": view(sb.store.put("firewalls", fw["id"], fw))}
 
@@ -93,14 +104,18 @@ def _edit(sb: Sandbox, firewall_id: str, field: str, values: list, add: bool) ->
 
 
 @router.post("/v2/firewalls/{firewall_id}/droplets", status_code=204)
-async def firewalls_assign_droplets(firewall_id: str, body: FirewallDroplets, sb: Sandbox = Depends(sandbox)) -> Response:
+async def firewalls_assign_droplets(
+    firewall_id: str, body: FirewallDroplets, sb: Sandbox = Depends(sandbox)
+) -> Response:
     must_get(sb, "firewalls", firewall_id)
     _check_refs(sb, body.droplet_ids, None, [])
     return _edit(sb, firewall_id, "droplet_ids", body.droplet_ids, add=True)
 
 
 @router.delete("/v2/firewalls/{firewall_id}/droplets", status_code=204)
-async def firewalls_delete_droplets(firewall_id: str, body: FirewallDroplets, sb: Sandbox = Depends(sandbox)) -> Response:
+async def firewalls_delete_droplets(
+    firewall_id: str, body: FirewallDroplets, sb: Sandbox = Depends(sandbox)
+) -> Response:
     return _edit(sb, firewall_id, "droplet_ids", body.droplet_ids, add=False)
 
 

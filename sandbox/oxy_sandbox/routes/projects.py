@@ -53,7 +53,7 @@ def _change(sb: Sandbox, project: dict, changes: dict) -> dict:
 async def projects_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     default_project(sb)
     rows = sorted(sb.store.all("projects"), key=lambda p: p["created_at"])
-    return paginate(request, "projects", [view(p) for p in rows])
+    return paginate(request, "projects", rows, view)
 
 
 @router.post("/v2/projects", status_code=201)
@@ -62,9 +62,17 @@ async def projects_create(body: ProjectCreate, sb: Sandbox = Depends(sandbox)) -
         raise APIError(409, f"name: a project named {body.name!r} already exists")
     now = now_iso()
     project = {
-        "id": new_uuid(), "owner_uuid": ACCOUNT_UUID, "owner_id": OWNER_ID, "name": body.name,
-        "description": body.description, "purpose": body.purpose, "environment": body.environment,
-        "is_default": False, "created_at": now, "updated_at": now, "_resources": {},
+        "id": new_uuid(),
+        "owner_uuid": ACCOUNT_UUID,
+        "owner_id": OWNER_ID,
+        "name": body.name,
+        "description": body.description,
+        "purpose": body.purpose,
+        "environment": body.environment,
+        "is_default": False,
+        "created_at": now,
+        "updated_at": now,
+        "_resources": {},
     }
     if body.environment is None:
         del project["environment"]  # DigitalOcean leaves it out until one is set
@@ -107,8 +115,9 @@ async def projects_resources_list(project_id: str, request: Request, sb: Sandbox
 
 
 @router.post("/v2/projects/{project_id}/resources")
-async def projects_resources_assign(project_id: str, body: ProjectResources, request: Request,
-                                    sb: Sandbox = Depends(sandbox)) -> dict:
+async def projects_resources_assign(
+    project_id: str, body: ProjectResources, request: Request, sb: Sandbox = Depends(sandbox)
+) -> dict:
     project = _resolve(sb, project_id)
     rows = []
     for urn in body.resources:
@@ -120,5 +129,3 @@ async def projects_resources_assign(project_id: str, body: ProjectResources, req
         project = _resolve(sb, project["id"])
         rows.append(_resource_row(request, urn, project["_resources"][urn], status))
     return {"resources": rows}
-
-

@@ -40,8 +40,15 @@ def create_vpc(sb: Sandbox, name: str, region: str, description: str = "", ip_ra
     vid = new_uuid()
     is_default = not any(v["region"] == region for v in sb.store.all("vpcs"))
     vpc = {
-        "id": vid, "urn": f"do:vpc:{vid}", "name": name, "description": description, "region": region,
-        "ip_range": ip_range or _free_range(sb), "default": is_default, "created_at": now_iso(), "_next_host": 2,
+        "id": vid,
+        "urn": f"do:vpc:{vid}",
+        "name": name,
+        "description": description,
+        "region": region,
+        "ip_range": ip_range or _free_range(sb),
+        "default": is_default,
+        "created_at": now_iso(),
+        "_next_host": 2,
     }
     return sb.store.put("vpcs", vid, vpc)
 
@@ -78,7 +85,7 @@ def members(sb: Sandbox, vpc_id: str) -> list[dict]:
 @router.get("/v2/vpcs")
 async def vpcs_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     vpcs = sorted(sb.store.all("vpcs"), key=lambda v: v["created_at"])
-    return paginate(request, "vpcs", [view(v) for v in vpcs])
+    return paginate(request, "vpcs", vpcs, view)
 
 
 @router.post("/v2/vpcs", status_code=201)
@@ -132,11 +139,14 @@ async def vpcs_delete(vpc_id: str, sb: Sandbox = Depends(sandbox)) -> Response:
 
 
 @router.get("/v2/vpcs/{vpc_id}/members")
-async def vpcs_members(vpc_id: str, request: Request, resource_type: str | None = None,
-                       sb: Sandbox = Depends(sandbox)) -> dict:
+async def vpcs_members(
+    vpc_id: str, request: Request, resource_type: str | None = None, sb: Sandbox = Depends(sandbox)
+) -> dict:
     must_get(sb, "vpcs", vpc_id)
     rows = members(sb, vpc_id)
     if resource_type:
-        prefix = {"droplet": "do:droplet:", "database": "do:dbaas:", "app": "do:app:"}.get(resource_type, f"do:{resource_type}:")
+        prefix = {"droplet": "do:droplet:", "database": "do:dbaas:", "app": "do:app:"}.get(
+            resource_type, f"do:{resource_type}:"
+        )
         rows = [r for r in rows if r["urn"].startswith(prefix)]
     return paginate(request, "members", rows)
