@@ -1,0 +1,59 @@
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  token:
+    description:
+      - DigitalOcean API token.
+      - Read from E(DIGITALOCEAN_TOKEN), E(DIGITALOCEAN_ACCESS_TOKEN) or E(DO_API_TOKEN) when not set.
+    type: str
+    required: true
+    aliases: [oauth_token, api_token]
+  api_url:
+    description:
+      - Base URL of the DigitalOcean API.
+      - Read from E(DIGITALOCEAN_API_URL) when not set, so the same play runs against the oxy.infra sandbox.
+      - An C(http://) URL sends the token without TLS; use that only for a local sandbox.
+    type: str
+    default: https://api.digitalocean.com
+  ca_path:
+    description:
+      - CA bundle that verifies the API's certificate (the sandbox's C(ca.pem)).
+      - Read from E(DIGITALOCEAN_CA_BUNDLE) when not set.
+    type: path
+  validate_certs:
+    description: Verify the API's TLS certificate. Ignored when O(ca_path) is set.
+    type: bool
+    default: true
+  request_timeout:
+    description: Connect and read timeout of one HTTP request, in seconds.
+    type: int
+    default: 60
+  retries:
+    description:
+      - How often a request is retried after a 429 (honouring C(retry-after) and C(ratelimit-reset)) or,
+        for idempotent methods, a 5xx, with exponential backoff.
+      - Creates are never replayed blindly; after an ambiguous failure the module looks the resource up by name.
+    type: int
+    default: 5
+requirements:
+  - pydo >= 0.44
+"""
+
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Wait until the resource is ready before returning.
+      - With V(false) a play can start several long creations and wait for them later.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait when O(wait=true). Each module documents its default.
+    type: int
+"""

@@ -1,0 +1,280 @@
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one DigitalOcean client base of oxy.infra. Private to this collection.
+
+Everything a DigitalOcean module shares lives here: the argument spec (documented by the
+``oxy.infra.digitalocean`` doc fragment), building the pydo client with its retry policy,
+the single place where an API error becomes an error of the module, pagination to the
+end, lookups by name, and creates that are never blindly replayed.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    import pydo
+    from azure.core.exceptions import AzureError, HttpResponseError
+    from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
+
+    HAS_PYDO = True
+    PYDO_IMPORT_ERROR = None
+except ImportError:
+    HAS_PYDO = False
+    PYDO_IMPORT_ERROR = traceback.format_exc()
+    RetryPolicy = object
+
+COLLECTION_VERSION = "0.1.0"
+DEFAULT_API_URL = "https://api.digitalocean.com"
+
+DIGITALOCEAN_ARGUMENT_SPEC = dict(
+    token=dict(
+        type="str",
+        no_log=True,
+        required=True,
+        aliases=["oauth_token", "api_token"],
+        fallback=(env_fallback, ["DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DO_API_TOKEN"]),
+    ),
+    api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["DIGITALOCEAN_API_URL"])),
+    ca_path=dict(type="path", fallback=(env_fallback, ["DIGITALOCEAN_CA_BUNDLE"])),
+    validate_certs=dict(type="bool", default=True),
+    request_timeout=dict(type="int", default=60),
+    retries=dict(type="int", default=5),
+)
+
+WAIT_ARGUMENT_SPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int"),
+)
+
+
+class DigitalOceanError(Exception):
+    """An API call that failed; ``DigitalOceanModule.run`` turns it into ``fail_json``."""
+
+    def __init__(self, message, status=None, error_id=None, request_id=None, operation=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_id = error_id
+        self.request_id = request_id
+        self.operation = operation
+
+    @property
+    def ambiguous(self):
+        """True when the request may have taken effect although it failed (5xx, lost connection)."""
+        return self.status is None or self.status >= 500
+
+    def details(self):
+        return dict(status=self.status, error_id=self.error_id, request_id=self.request_id, operation=self.operation)
+
+
+class DigitalOceanRetryPolicy(RetryPolicy):
+    """azure-core's retry policy, made safe for DigitalOcean.
+
+    - POST and PATCH are retried only on 429 (the request was refused, so nothing happened).
+      A 5xx or a lost connection on a create is ambiguous; the module looks the resource up
+      instead of replaying it.
+    - A 429 without ``retry-after`` waits until ``ratelimit-reset`` when the window is spent.
+    """
+
+    def _is_method_retryable(self, settings, request, response=None):
+        if request.method.upper() in ("POST", "PATCH"):
+            return response is not None and response.status_code == 429
+        return super()._is_method_retryable(settings, request, response=response)
+
+    def is_retry(self, settings, response):
+        status = response.http_response.status_code
+        if status < 400:
+            return False
+        if not self._is_method_retryable(settings, response.http_request, response=response.http_response):
+            return False
+        if response.http_response.headers.get("Retry-After"):
+            return True
+        return bool(settings["total"]) and status in self._retry_on_status_codes
+
+    def get_retry_after(self, response):
+        after = super().get_retry_after(response)
+        if after is not None:
+            return after
+        headers = response.http_response.headers
+        if response.http_response.status_code == 429 and headers.get("ratelimit-remaining") == "0":
+            try:
+                reset = float(headers.get("ratelimit-reset"))
+            except (TypeError, ValueError):
+                return None
+            return min(max(0.0, reset - time.time()), self.backoff_max)
+        return None
+
+
+def build_client(params):
+    """A pydo client for ``params`` (the shared argument spec)."""
+    url = params["api_url"].rstrip("/")
+    kwargs = dict(
+        endpoint=url,
+        retry_policy=DigitalOceanRetryPolicy(
+            retry_total=params["retries"],
+            retry_connect=params["retries"],
+            retry_read=0,
+            retry_status=params["retries"],
+            retry_backoff_factor=0.5,
+            retry_backoff_max=60,
+        ),
+        connection_timeout=params["request_timeout"],
+        read_timeout=params["request_timeout"],
+        user_agent="oxy.infra/%s" % COLLECTION_VERSION,
+    )
+    if params.get("ca_path"):
+        kwargs["connection_verify"] = params["ca_path"]
+    elif not params["validate_certs"]:
+        kwargs["connection_verify"] = False
+    if url.startswith("http://"):
+        # pydo refuses to send a bearer token over plain http; a local sandbox may still serve it.
+        kwargs["authentication_policy"] = HeadersPolicy({"Authorization": "Bearer %s" % params["token"]})
+    return pydo.Client(params["token"], **kwargs)
+
+
+def _error_from_body(body, operation):
+    return DigitalOceanError(
+        "%s failed: %s" % (operation, body.get("message") or body.get("error") or body),
+        status=404 if body.get("id") == "not_found" else None,
+        error_id=body.get("id"),
+        request_id=body.get("request_id"),
+        operation=operation,
+    )
+
+
+def _is_error_body(body):
+    return isinstance(body, dict) and (
+        ("id" in body and "message" in body and len(body) <= 3) or ("root_causes" in body and "error" in body)
+    )
+
+
+class DigitalOceanAPI:
+    """pydo behind one error path: every call goes through ``call`` or ``list``."""
+
+    def __init__(self, client, sleep=time.sleep):
+        self.client = client
+        self.sleep = sleep
+
+    def call(self, operation, *args, **kwargs):
+        """Call ``operation`` ("droplets.get") and return its answer; errors raise DigitalOceanError.
+
+        With ``missing_ok=True`` a 404 answers None instead.
+        """
+        missing_ok = kwargs.pop("missing_ok", False)
+        group, _, method = operation.partition(".")
+        func = getattr(getattr(self.client, group), method)
+        try:
+            body = func(*args, **kwargs)
+        except HttpResponseError as exc:
+            if exc.status_code == 404 and missing_ok:
+                return None
+            try:
+                payload = exc.response.json()
+            except Exception:  # noqa: BLE001 - a body that is not JSON still deserves the status
+                payload = {}
+            raise DigitalOceanError(
+                "%s failed (HTTP %s): %s"
+                % (operation, exc.status_code, payload.get("message") or payload.get("error") or exc.reason),
+                status=exc.status_code,
+                error_id=payload.get("id"),
+                request_id=payload.get("request_id"),
+                operation=operation,
+            ) from exc
+        except AzureError as exc:
+            raise DigitalOceanError("%s failed: %s" % (operation, exc), operation=operation) from exc
+        if _is_error_body(body):
+            if body.get("id") == "not_found" and missing_ok:
+                return None
+            raise _error_from_body(body, operation)
+        return body
+
+    def list(self, operation, key, *args, **kwargs):
+        """Every item of a paginated list, following ``links.pages.next`` to the end."""
+        items = []
+        page = 1
+        while True:
+            body = self.call(operation, *args, per_page=200, page=page, **kwargs)
+            items.extend(body.get(key) or [])
+            pages = (body.get("links") or {}).get("pages") or {}
+            nxt = pages.get("next")
+            if not nxt:
+                return items
+            following = _page_of(nxt)
+            if following is None or following <= page:
+                return items
+            page = following
+
+    def find_one(self, items, describe):
+        """The single item of ``items``, None when empty; several fail naming their ids."""
+        if len(items) > 1:
+            ids = ", ".join(str(i.get("id") or i.get("uuid") or i.get("name")) for i in items)
+            raise DigitalOceanError("%s matches %d resources (ids: %s); make it unique" % (describe, len(items), ids))
+        return items[0] if items else None
+
+    def create(self, create, lookup, attempts=3):
+        """Create a resource without ever blindly replaying the create.
+
+        ``create`` makes the call; ``lookup`` finds the resource by its identity. After an
+        ambiguous failure (5xx, lost connection) the resource is looked up first and adopted
+        when the failed call did create it.
+        """
+        last = None
+        for attempt in range(attempts):
+            if attempt:
+                self.sleep(min(2**attempt, 10))
+                found = lookup()
+                if found is not None:
+                    return found
+            try:
+                return create()
+            except DigitalOceanError as exc:
+                if not exc.ambiguous:
+                    raise
+                last = exc
+        found = lookup()
+        if found is not None:
+            return found
+        raise last
+
+
+def _page_of(url):
+    from urllib.parse import parse_qs, urlparse
+
+    values = parse_qs(urlparse(url).query).get("page")
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None
+
+
+class DigitalOceanModule:
+    """An AnsibleModule with the shared DigitalOcean options and the pydo client."""
+
+    def __init__(self, argument_spec, wait=False, **kwargs):
+        spec = dict(DIGITALOCEAN_ARGUMENT_SPEC)
+        if wait:
+            spec.update(WAIT_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        if not HAS_PYDO:
+            self.module.fail_json(msg=missing_required_lib("pydo"), exception=PYDO_IMPORT_ERROR)
+        self.params = self.module.params
+        if not (self.params["token"] or "").strip():
+            self.module.fail_json(msg="token is empty: set the token option or DIGITALOCEAN_TOKEN")
+        self.check_mode = self.module.check_mode
+        self.api = DigitalOceanAPI(build_client(self.params))
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def run(self, manager_class):
+        """Run ``manager_class(self).run()``, the one place where API errors become module errors."""
+        try:
+            result = manager_class(self).run()
+        except DigitalOceanError as exc:
+            self.module.fail_json(msg=exc.message, **exc.details())
+        self.module.exit_json(**result)

@@ -1,0 +1,87 @@
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Waiting is data: predicates over a resource plus one waiter. Private to this collection."""
+
+from __future__ import annotations
+
+import time
+
+
+class WaitFailed(Exception):
+    """The resource reached a state it will not recover from (an ERROR deployment, say)."""
+
+
+class WaitTimeout(Exception):
+    pass
+
+
+class Waiter:
+    """Poll ``fetch`` until ``ready(resource)`` holds, on a monotonic clock.
+
+    ``ready`` may raise WaitFailed to stop at once. A ``fetch`` that answers None (the
+    resource is not visible yet just after a create) is polled again.
+    """
+
+    def __init__(self, timeout, interval=1.0, max_interval=10.0, sleep=time.sleep, clock=time.monotonic):
+        self.timeout = timeout
+        self.interval = interval
+        self.max_interval = max_interval
+        self.sleep = sleep
+        self.clock = clock
+
+    def until(self, fetch, ready, describe):
+        deadline = self.clock() + self.timeout
+        interval = self.interval
+        while True:
+            resource = fetch()
+            if resource is not None and ready(resource):
+                return resource
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise WaitTimeout("timed out after %ss waiting for %s" % (self.timeout, describe))
+            self.sleep(min(interval, remaining))
+            interval = min(interval * 1.5, self.max_interval)
+
+
+class NoWaiter:
+    """Check mode and ``wait: false``: look once, never sleep."""
+
+    def until(self, fetch, ready, describe):
+        return fetch()
+
+
+def waiter_for(module_params, check_mode, default_timeout, sleep=time.sleep):
+    if check_mode or not module_params.get("wait", True):
+        return NoWaiter()
+    return Waiter(module_params.get("wait_timeout") or default_timeout, sleep=sleep)
+
+
+# -- predicates ----------------------------------------------------------------------------
+def droplet_active(droplet):
+    v4 = (droplet.get("networks") or {}).get("v4") or []
+    return droplet.get("status") == "active" and any(n.get("ip_address") for n in v4)
+
+
+def database_online(cluster):
+    return cluster.get("status") == "online"
+
+
+def firewall_settled(firewall):
+    if firewall.get("status") == "failed":
+        raise WaitFailed("firewall %s failed to apply" % firewall.get("name"))
+    return firewall.get("status") == "succeeded"
+
+
+def deployment_done(deployment):
+    phase = deployment.get("phase")
+    if phase in ("ERROR", "CANCELED"):
+        steps = (deployment.get("progress") or {}).get("steps") or []
+        reasons = [
+            "%s: %s" % (s.get("name"), (s.get("reason") or {}).get("message") or s.get("status"))
+            for s in steps
+            if s.get("status") == "ERROR"
+        ]
+        raise WaitFailed(
+            "deployment %s ended %s%s" % (deployment.get("id"), phase, (": " + "; ".join(reasons)) if reasons else "")
+        )
+    return phase in ("ACTIVE", "SUPERSEDED")
