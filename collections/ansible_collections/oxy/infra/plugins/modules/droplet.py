@@ -1,0 +1,324 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: droplet
+short_description: Manage DigitalOcean Droplets
+version_added: 0.1.0
+description:
+  - Create, update or delete a Droplet, identified by its O(name).
+  - Droplet names need not be unique in DigitalOcean; this module insists. When several Droplets carry the
+    name it fails and names their ids rather than guess.
+  - An existing Droplet is adopted. Its tags are updated in place; a new O(size) resizes it in place
+    (power off, resize, power on: the Droplet is down for the resize).
+  - Attributes fixed at creation (region, image, VPC, SSH keys, user data) are compared and a difference is an
+    error, never a silent re-creation.
+extends_documentation_fragment:
+  - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.WAIT
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description: Hostname of the Droplet.
+    type: str
+    required: true
+  region:
+    description: Region slug. Required to create.
+    type: str
+  size:
+    description: Size slug. Required to create; a different size on an existing Droplet resizes it.
+    type: str
+  image:
+    description: Image slug or id. Required to create.
+    type: str
+  vpc:
+    description: Name of the VPC to place the Droplet in. The region's default VPC when neither this nor O(vpc_uuid) is set.
+    type: str
+  vpc_uuid:
+    description: Id of the VPC to place the Droplet in.
+    type: str
+  ssh_keys:
+    description: SSH key ids or fingerprints installed at creation.
+    type: list
+    elements: str
+  tags:
+    description: The Droplet's tags, exactly; tags are created when missing.
+    type: list
+    elements: str
+  monitoring:
+    description: Install the metrics agent at creation.
+    type: bool
+  ipv6:
+    description: Enable IPv6 at creation.
+    type: bool
+  backups:
+    description: Enable backups at creation.
+    type: bool
+  user_data:
+    description: Cloud-init user data, at creation only.
+    type: str
+  resize_disk:
+    description: Also grow the disk when resizing. Irreversible; the Droplet can then never shrink back.
+    type: bool
+    default: false
+  state:
+    description: Whether the Droplet should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - O(wait_timeout) defaults to 300 seconds. With O(wait=true) the module returns once the Droplet is
+    C(active) with its IPv4 addresses, also on a run that finds it still being created.
+author:
+  - oxy.infra engineers
+"""
+
+EXAMPLES = r"""
+- name: The API backend in the Amsterdam VPC
+  oxy.infra.droplet:
+    name: oxy-api-backend
+    region: ams3
+    size: s-2vcpu-4gb
+    image: ubuntu-24-04-x64
+    vpc: default-ams3
+    ssh_keys: ["43:d3:b5:b9:7d:40:00:39:4f:54:45:3d:a4:2f:4a:ab"]
+    tags: [oxy, api]
+    monitoring: true
+"""
+
+RETURN = r"""
+droplet:
+  description: The Droplet as the API returns it; empty when absent.
+  returned: always
+  type: dict
+public_ipv4:
+  description: The Droplet's public IPv4 address, once it has one.
+  returned: when present
+  type: str
+private_ipv4:
+  description: The Droplet's address inside its VPC, once it has one.
+  returned: when present
+  type: str
+"""
+
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
+    WaitFailed,
+    WaitTimeout,
+    droplet_active,
+    waiter_for,
+)
+
+DEFAULT_WAIT = 300
+
+
+def state_of(droplet):
+    """The managed part of a Droplet as the API shows it."""
+    if not droplet:
+        return {}
+    image = droplet.get("image") or {}
+    return dict(
+        name=droplet["name"],
+        region=(droplet.get("region") or {}).get("slug"),
+        size=droplet.get("size_slug"),
+        image=image.get("slug") or str(image.get("id")),
+        vpc_uuid=droplet.get("vpc_uuid"),
+        tags=normalize_set(droplet.get("tags")),
+        monitoring="monitoring" in (droplet.get("features") or []),
+        ipv6="ipv6" in (droplet.get("features") or []),
+        backups="backups" in (droplet.get("features") or []),
+    )
+
+
+def address(droplet, kind):
+    for net in ((droplet or {}).get("networks") or {}).get("v4") or []:
+        if net.get("type") == kind:
+            return net.get("ip_address")
+    return None
+
+
+class DropletManager:
+    def __init__(self, do):
+        self.do = do
+        self.api = do.api
+        self.params = do.params
+        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
+
+    def find(self):
+        name = self.params["name"]
+        matches = [d for d in self.api.list("droplets.list", "droplets", name=name) if d["name"] == name]
+        return self.api.find_one(matches, "Droplet name %r" % name)
+
+    def fetch(self, droplet_id):
+        body = self.api.call("droplets.get", droplet_id, missing_ok=True)
+        return body["droplet"] if body else None
+
+    def resolve_vpc(self):
+        p = self.params
+        if p["vpc_uuid"] or not p["vpc"]:
+            return p["vpc_uuid"]
+        vpcs = [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == p["vpc"]]
+        vpc = self.api.find_one(vpcs, "VPC name %r" % p["vpc"])
+        if vpc is None:
+            if self.do.check_mode:
+                return "(vpc %s, not created yet)" % p["vpc"]
+            self.do.fail("vpc: no VPC named %r" % p["vpc"])
+        if p["region"] and vpc["region"] != p["region"]:
+            self.do.fail("vpc: VPC %r is in %s, not in region %s" % (p["vpc"], vpc["region"], p["region"]))
+        return vpc["id"]
+
+    def desired(self, vpc_uuid):
+        p = self.params
+        want = dict(
+            (k, p[k]) for k in ("name", "region", "size", "image", "monitoring", "ipv6", "backups") if p[k] is not None
+        )
+        if p["tags"] is not None:
+            want["tags"] = normalize_set(p["tags"])
+        if vpc_uuid:
+            want["vpc_uuid"] = vpc_uuid
+        return want
+
+    def run(self):
+        current = self.find()
+        if self.params["state"] == "absent":
+            return self.absent(current)
+        vpc_uuid = self.resolve_vpc()
+        want = self.desired(vpc_uuid)
+        if current is None:
+            return self.create(want)
+        return self.update(current, want)
+
+    def create(self, want):
+        p = self.params
+        missing = [k for k in ("region", "size", "image") if not p[k]]
+        if missing:
+            self.do.fail("%s required to create Droplet %r" % (" and ".join(missing), p["name"]))
+        change = Change({})
+        change.update(want)
+        if self.do.check_mode:
+            return dict(changed=True, droplet=change.after, diff=change.diff())
+        body = dict(name=p["name"], region=p["region"], size=p["size"], image=p["image"])
+        for key in ("vpc_uuid", "ssh_keys", "tags", "monitoring", "ipv6", "backups", "user_data"):
+            if want.get(key) is not None or p.get(key) is not None:
+                body[key] = want.get(key, p.get(key))
+        droplet = self.api.create(lambda: self.api.call("droplets.create", body)["droplet"], self.find)
+        droplet = self.wait(droplet)
+        return self.result(True, droplet, change)
+
+    def update(self, current, want):
+        before = state_of(current)
+        immutable = [
+            k
+            for k in ("region", "image", "vpc_uuid", "monitoring", "ipv6", "backups")
+            if k in want and want[k] != before.get(k)
+        ]
+        if immutable:
+            details = ", ".join("%s %r -> %r" % (k, before.get(k), want[k]) for k in immutable)
+            self.do.fail(
+                "Droplet %r cannot change %s in place; destroy and recreate it deliberately"
+                % (self.params["name"], details)
+            )
+        change = Change(before)
+        change.update(want)
+        droplet = current
+        if change.changed and not self.do.check_mode:
+            droplet = self.wait(current)
+            if change.after.get("tags") != before["tags"]:
+                self.retag(droplet, before["tags"], change.after["tags"])
+            if change.after.get("size") != before["size"]:
+                self.resize(droplet, change.after["size"])
+            droplet = self.fetch(droplet["id"])
+        elif not self.do.check_mode:
+            droplet = self.wait(current)
+        return self.result(change.changed, droplet, change)
+
+    def retag(self, droplet, old, new):
+        ref = [dict(resource_id=str(droplet["id"]), resource_type="droplet")]
+        for tag in sorted(set(new) - set(old)):
+            self.api.call("tags.create", {"name": tag})
+            self.api.call("tags.assign_resources", tag, {"resources": ref})
+        for tag in sorted(set(old) - set(new)):
+            self.api.call("tags.unassign_resources", tag, {"resources": ref})
+
+    def action(self, droplet, body):
+        action = self.api.call("droplet_actions.post", droplet["id"], body)["action"]
+        self.waiter.until(
+            lambda: self.api.call("actions.get", action["id"])["action"],
+            lambda a: _action_done(a, body["type"]),
+            "%s of Droplet %s" % (body["type"], droplet["name"]),
+        )
+
+    def resize(self, droplet, size):
+        if droplet["status"] != "off":
+            self.action(droplet, {"type": "power_off"})
+        self.action(droplet, {"type": "resize", "size": size, "disk": self.params["resize_disk"]})
+        self.action(droplet, {"type": "power_on"})
+
+    def wait(self, droplet):
+        try:
+            return self.waiter.until(
+                lambda: self.fetch(droplet["id"]), droplet_active, "Droplet %s to become active" % droplet["name"]
+            )
+        except (WaitTimeout, WaitFailed) as exc:
+            self.do.fail(str(exc), droplet=droplet)
+
+    def result(self, changed, droplet, change):
+        return dict(
+            changed=changed,
+            droplet=droplet,
+            diff=change.diff(),
+            public_ipv4=address(droplet, "public"),
+            private_ipv4=address(droplet, "private"),
+        )
+
+    def absent(self, current):
+        if current is None:
+            return dict(changed=False, droplet={}, diff=absent_diff(None))
+        if not self.do.check_mode:
+            self.api.call("droplets.destroy", current["id"], missing_ok=True)
+        return dict(changed=True, droplet={}, diff=absent_diff(state_of(current)))
+
+
+def _action_done(action, kind):
+    if action["status"] == "errored":
+        raise WaitFailed("%s action %s errored" % (kind, action["id"]))
+    return action["status"] == "completed"
+
+
+def main():
+    do = DigitalOceanModule(
+        dict(
+            name=dict(type="str", required=True),
+            region=dict(type="str"),
+            size=dict(type="str"),
+            image=dict(type="str"),
+            vpc=dict(type="str"),
+            vpc_uuid=dict(type="str"),
+            ssh_keys=dict(type="list", elements="str", no_log=False),
+            tags=dict(type="list", elements="str"),
+            monitoring=dict(type="bool"),
+            ipv6=dict(type="bool"),
+            backups=dict(type="bool"),
+            user_data=dict(type="str"),
+            resize_disk=dict(type="bool", default=False),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        wait=True,
+        supports_check_mode=True,
+        mutually_exclusive=[("vpc", "vpc_uuid")],
+    )
+    do.run(DropletManager)
+
+
+if __name__ == "__main__":
+    main()
