@@ -41,7 +41,9 @@ options:
     description: Image slug or id. Required to create.
     type: str
   vpc:
-    description: Name of the VPC to place the Droplet in. The region's default VPC when neither this nor O(vpc_uuid) is set.
+    description:
+      - Name of the VPC to place the Droplet in.
+      - The region's default VPC when neither this nor O(vpc_uuid) is set.
     type: str
   vpc_uuid:
     description: Id of the VPC to place the Droplet in.

@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: database_cluster
+short_description: Manage DigitalOcean managed database clusters (MongoDB, Valkey and others)
+version_added: 0.1.0
+description:
+  - Create, resize, retag or delete a managed database cluster, identified by its O(name) and O(engine).
+  - An existing cluster is adopted. A new O(size) or O(num_nodes) resizes it in place; tags are updated in place.
+  - Region, VPC and engine are fixed; a difference is an error rather than a silent re-creation.
+  - Credentials never appear in the result; use the database user modules to hand them out.
+extends_documentation_fragment:
+  - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.WAIT
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description: Name of the cluster.
+    type: str
+    required: true
+  engine:
+    description: Database engine.
+    type: str
+    choices: [mongodb, valkey, pg, mysql, redis, kafka, opensearch]
+    required: true
+  version:
+    description: Engine version (V(8.0) for MongoDB 8, V(8) for Valkey 8). The engine's default when omitted.
+    type: str
+  size:
+    description: Node size slug, for example V(db-s-1vcpu-1gb). Required to create.
+    type: str
+  num_nodes:
+    description: Number of nodes. Required to create.
+    type: int
+  region:
+    description: Region slug. Required to create.
+    type: str
+  vpc:
+    description: Name of the VPC for private networking; the region's default VPC when omitted.
+    type: str
+  private_network_uuid:
+    description: Id of the VPC for private networking.
+    type: str
+  tags:
+    description: The cluster's tags, exactly.
+    type: list
+    elements: str
+  storage_size_mib:
+    description: Storage to provision, in MiB, where the engine allows choosing it.
+    type: int
+  state:
+    description: Whether the cluster should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - O(wait_timeout) defaults to 1800 seconds; a managed database takes minutes to come online. With
+    O(wait=false) a play can start several clusters and wait with a later task.
+author:
+  - oxy.infra engineers
+"""
+
+EXAMPLES = r"""
+- name: MongoDB 8 shared by every Oxy app
+  oxy.infra.database_cluster:
+    name: db-oxy
+    engine: mongodb
+    version: "8.0"
+    size: db-s-1vcpu-2gb
+    num_nodes: 3
+    region: ams3
+    vpc: default-ams3
+"""
+
+RETURN = r"""
+database:
+  description: The cluster as the API returns it, with passwords removed; empty when absent.
+  returned: always
+  type: dict
+"""
+
+import re
+
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
+    WaitFailed,
+    WaitTimeout,
+    database_online,
+    waiter_for,
+)
+
+DEFAULT_WAIT = 1800
+MANAGED = ("name", "engine", "version", "size", "num_nodes", "region", "private_network_uuid", "tags")
+
+
+def redact(cluster):
+    """The cluster without its passwords (connection blocks, URIs and users)."""
+    if not cluster:
+        return cluster
+    out = dict(cluster)
+    for key in ("connection", "private_connection", "standby_connection", "standby_private_connection"):
+        if out.get(key):
+            conn = dict(out[key])
+            if conn.get("password"):
+                conn["password"] = "********"
+            if conn.get("uri"):
+                conn["uri"] = re.sub(r"(://[^:/@]+:)[^@]+@", r"\1********@", conn["uri"])
+            out[key] = conn
+    if out.get("users"):
+        out["users"] = [dict((k, v) for k, v in u.items() if k != "password") for u in out["users"]]
+    return out
+
+
+def state_of(cluster):
+    if not cluster:
+        return {}
+    out = dict((k, cluster.get(k)) for k in MANAGED)
+    out["tags"] = normalize_set(cluster.get("tags"))
+    return out
+
+
+class ClusterManager:
+    def __init__(self, do):
+        self.do = do
+        self.api = do.api
+        self.params = do.params
+        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
+
+    def find(self):
+        p = self.params
+        clusters = self.api.call("databases.list_clusters").get("databases") or []
+        matches = [c for c in clusters if c["name"] == p["name"]]
+        found = self.api.find_one(matches, "database cluster name %r" % p["name"])
+        if found and found["engine"] != p["engine"]:
+            self.do.fail("engine: cluster %r runs %s, not %s" % (p["name"], found["engine"], p["engine"]))
+        return found
+
+    def fetch(self, cluster_id):
+        body = self.api.call("databases.get_cluster", cluster_id, missing_ok=True)  # 404 just after create is normal
+        return body["database"] if body else None
+
+    def resolve_vpc(self):
+        p = self.params
+        if p["private_network_uuid"] or not p["vpc"]:
+            return p["private_network_uuid"]
+        vpc = self.api.find_one(
+            [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == p["vpc"]], "VPC name %r" % p["vpc"]
+        )
+        if vpc is None:
+            if self.do.check_mode:
+                return "(vpc %s, not created yet)" % p["vpc"]
+            self.do.fail("vpc: no VPC named %r" % p["vpc"])
+        return vpc["id"]
+
+    def validate(self, current):
+        p = self.params
+        options = self.api.call("databases.list_options")
+        engine = (options.get("options") or {}).get(p["engine"])
+        if engine is None:
+            self.do.fail("engine: %s clusters are not offered" % p["engine"])
+        if p["version"] and p["version"] not in engine["versions"]:
+            self.do.fail(
+                "version: %s is not an available %s version (%s)"
+                % (p["version"], p["engine"], ", ".join(engine["versions"]))
+            )
+        if p["region"] and p["region"] not in engine["regions"]:
+            self.do.fail("region: %s does not offer %s clusters" % (p["region"], p["engine"]))
+        nodes = p["num_nodes"] or (current or {}).get("num_nodes")
+        size = p["size"] or (current or {}).get("size")
+        if nodes and size:
+            layouts = dict((layout["num_nodes"], layout["sizes"]) for layout in engine["layouts"])
+            if nodes not in layouts:
+                self.do.fail("num_nodes: %s takes %s nodes, not %s" % (p["engine"], sorted(layouts), nodes))
+            if size not in layouts[nodes]:
+                self.do.fail("size: %s is not offered with %s nodes for %s" % (size, nodes, p["engine"]))
+        if current is None:
+            missing = [k for k in ("size", "num_nodes", "region") if not p[k]]
+            if missing:
+                self.do.fail("%s required to create cluster %r" % (" and ".join(missing), p["name"]))
+
+    def run(self):
+        current = self.find()
+        if self.params["state"] == "absent":
+            return self.absent(current)
+        self.validate(current)
+        p = self.params
+        want = dict((k, p[k]) for k in ("name", "engine", "version", "size", "num_nodes", "region") if p[k] is not None)
+        vpc = self.resolve_vpc()
+        if vpc:
+            want["private_network_uuid"] = vpc
+        if p["tags"] is not None:
+            want["tags"] = normalize_set(p["tags"])
+        if current is None:
+            return self.create(want)
+        return self.update(current, want)
+
+    def create(self, want):
+        change = Change({})
+        change.update(want)
+        if self.do.check_mode:
+            return dict(changed=True, database=change.after, diff=change.diff())
+        body = dict(want)
+        if self.params["storage_size_mib"]:
+            body["storage_size_mib"] = self.params["storage_size_mib"]
+        cluster = self.api.create(lambda: self.api.call("databases.create_cluster", body)["database"], self.find)
+        return dict(changed=True, database=redact(self.wait(cluster)), diff=change.diff())
+
+    def update(self, current, want):
+        before = state_of(current)
+        fixed = [k for k in ("region", "private_network_uuid") if k in want and want[k] != before.get(k)]
+        if fixed:
+            details = ", ".join("%s %r -> %r" % (k, before.get(k), want[k]) for k in fixed)
+            self.do.fail("cluster %r cannot change %s in place" % (self.params["name"], details))
+        if "version" in want and want["version"] != before["version"]:
+            if _version(want["version"]) < _version(before["version"]):
+                self.do.fail(
+                    "version: cluster %r runs %s; a downgrade to %s is impossible"
+                    % (self.params["name"], before["version"], want["version"])
+                )
+        change = Change(before)
+        change.update(want)
+        cluster = current
+        if not self.do.check_mode:
+            cluster = self.wait(current)
+            if change.changed:
+                self.apply(cluster, before, change.after)
+                cluster = self.wait(self.fetch(cluster["id"]))
+        return dict(changed=change.changed, database=redact(cluster), diff=change.diff())
+
+    def apply(self, cluster, before, after):
+        if (after["size"], after["num_nodes"]) != (before["size"], before["num_nodes"]):
+            body = dict(size=after["size"], num_nodes=after["num_nodes"])
+            self.api.call("databases.update_cluster_size", cluster["id"], body)
+        if after["version"] != before["version"]:
+            self.api.call("databases.update_major_version", cluster["id"], {"version": after["version"]})
+        if after["tags"] != before["tags"]:
+            ref = [dict(resource_id=cluster["id"], resource_type="database")]
+            for tag in sorted(set(after["tags"]) - set(before["tags"])):
+                self.api.call("tags.create", {"name": tag})
+                self.api.call("tags.assign_resources", tag, {"resources": ref})
+            for tag in sorted(set(before["tags"]) - set(after["tags"])):
+                self.api.call("tags.unassign_resources", tag, {"resources": ref})
+
+    def wait(self, cluster):
+        try:
+            return self.waiter.until(
+                lambda: self.fetch(cluster["id"]), database_online, "cluster %s to be online" % cluster["name"]
+            )
+        except (WaitTimeout, WaitFailed) as exc:
+            self.do.fail(str(exc), database=redact(cluster))
+
+    def absent(self, current):
+        if current is None:
+            return dict(changed=False, database={}, diff=absent_diff(None))
+        if not self.do.check_mode:
+            self.api.call("databases.destroy_cluster", current["id"], missing_ok=True)
+        return dict(changed=True, database={}, diff=absent_diff(state_of(current)))
+
+
+def _version(text):
+    return tuple(int(x) for x in re.findall(r"\d+", text or "0"))
+
+
+def main():
+    do = DigitalOceanModule(
+        dict(
+            name=dict(type="str", required=True),
+            engine=dict(
+                type="str", required=True, choices=["mongodb", "valkey", "pg", "mysql", "redis", "kafka", "opensearch"]
+            ),
+            version=dict(type="str"),
+            size=dict(type="str"),
+            num_nodes=dict(type="int"),
+            region=dict(type="str"),
+            vpc=dict(type="str"),
+            private_network_uuid=dict(type="str"),
+            tags=dict(type="list", elements="str"),
+            storage_size_mib=dict(type="int"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        wait=True,
+        supports_check_mode=True,
+        mutually_exclusive=[("vpc", "private_network_uuid")],
+    )
+    do.run(ClusterManager)
+
+
+if __name__ == "__main__":
+    main()
