@@ -222,12 +222,11 @@ class ClusterManager:
         if fixed:
             details = ", ".join("%s %r -> %r" % (k, before.get(k), want[k]) for k in fixed)
             self.do.fail("cluster %r cannot change %s in place" % (self.params["name"], details))
-        if "version" in want and want["version"] != before["version"]:
-            if _version(want["version"]) < _version(before["version"]):
-                self.do.fail(
-                    "version: cluster %r runs %s; a downgrade to %s is impossible"
-                    % (self.params["name"], before["version"], want["version"])
-                )
+        if "version" in want and _version(want["version"]) < _version(before["version"]):
+            self.do.fail(
+                "version: cluster %r runs %s; a downgrade to %s is impossible"
+                % (self.params["name"], before["version"], want["version"])
+            )
         change = Change(before)
         change.update(want)
         cluster = current

@@ -47,7 +47,9 @@ options:
         type: dict
         required: true
   outbound_rules:
-    description: The outbound rules, exactly; each has O(inbound_rules[].protocol), O(inbound_rules[].ports) and C(destinations).
+    description:
+      - The outbound rules, exactly.
+      - Each has O(inbound_rules[].protocol), O(inbound_rules[].ports) and C(destinations).
     type: list
     elements: dict
   droplet_ids:
@@ -157,13 +159,13 @@ def validate_rule(rule, direction, index):
     unknown = set(targets) - set(TARGET_KEYS) - {"droplets"}
     if unknown:
         raise InvalidRule("%s.%s: unknown target keys %s" % (where, side, ", ".join(sorted(unknown))))
-    if not any(targets.get(k) for k in TARGET_KEYS + ("droplets",)):
+    if not any(targets.get(k) for k in (*TARGET_KEYS, "droplets")):
         raise InvalidRule("%s.%s: at least one target is needed" % (where, side))
     for addr in targets.get("addresses") or []:
         try:
             ipaddress.ip_network(addr, strict=False)
-        except ValueError:
-            raise InvalidRule("%s.%s.addresses: %r is not an IP address or CIDR" % (where, side, addr))
+        except ValueError as exc:
+            raise InvalidRule("%s.%s.addresses: %r is not an IP address or CIDR" % (where, side, addr)) from exc
 
 
 class FirewallManager:
