@@ -1,0 +1,390 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app
+short_description: Manage DigitalOcean App Platform apps
+version_added: 0.1.0
+description:
+  - Create, update or delete an App Platform app, identified by its O(name) (app names are unique in an account).
+  - The app spec is compared after server-side defaults are accounted for; only what O(spec) sets counts.
+    An unchanged app is never redeployed.
+  - SECRET environment variables go in O(secret_envs), never in O(spec). DigitalOcean returns them encrypted, so
+    the module keeps a salted HMAC digest of their values in the app-level variable C(OXY_INFRA_SECRETS_DIGEST)
+    and redeploys only when a secret really changed (see O(update_secrets)).
+  - A failed deployment fails the task with the failing step's message.
+extends_documentation_fragment:
+  - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.WAIT
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description: Name of the app; also the spec's C(name).
+    type: str
+    required: true
+  spec:
+    description:
+      - The app spec (services, static_sites, workers, jobs, domains, ingress, envs, ...), as DigitalOcean documents it.
+      - C(name) is taken from O(name). Environment variables of type C(SECRET) with a value are refused here.
+    type: dict
+    default: {}
+  region:
+    description: App Platform region (V(ams), V(nyc), ...); sets the spec's C(region). Fixed after creation.
+    type: str
+  vpc:
+    description:
+      - Name of a VPC for the app to join (the spec's C(vpc.id)). It must be in the app's region.
+    type: str
+  secret_envs:
+    description: App-level SECRET environment variables, by key. Their values never appear in output.
+    type: dict
+    default: {}
+  update_secrets:
+    description:
+      - V(on_change) compares secret values by their stored digest and redeploys only when one changed.
+      - V(on_create) sets secret values when the app is created and never compares them again.
+      - V(always) rewrites them, and so redeploys, on every run.
+    type: str
+    choices: [on_change, on_create, always]
+    default: on_change
+  project:
+    description: Name of the project the app is created in.
+    type: str
+  state:
+    description: Whether the app should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - O(wait_timeout) defaults to 900 seconds; the module waits for the deployment it caused to be C(ACTIVE).
+author:
+  - oxy.infra engineers
+"""
+
+EXAMPLES = r"""
+- name: mention.earth on App Platform, inside the Amsterdam VPC
+  oxy.infra.app:
+    name: mention-production
+    region: ams
+    vpc: default-ams3
+    spec:
+      services:
+        - name: web
+          image: {registry_type: DOCR, repository: mention, tag: "1.4.2"}
+          http_port: 3000
+      envs:
+        - {key: NODE_ENV, value: production}
+    secret_envs:
+      MONGODB_URI: "{{ mention_mongodb_uri }}"
+"""
+
+RETURN = r"""
+app:
+  description: The app as the API returns it; SECRET values are encrypted (C(EV[...])). Empty when absent.
+  returned: always
+  type: dict
+deployment:
+  description: The deployment this run caused, once finished.
+  returned: when the app was created or updated
+  type: dict
+"""
+
+import copy
+import hashlib
+import hmac
+import json
+import os
+
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanError, DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
+    WaitFailed,
+    WaitTimeout,
+    deployment_done,
+    waiter_for,
+)
+
+DEFAULT_WAIT = 900
+DIGEST_KEY = "OXY_INFRA_SECRETS_DIGEST"
+COMPONENT_KINDS = ("services", "static_sites", "workers", "jobs", "functions")
+MASK = "(secret)"
+
+
+def digest(secrets, salt):
+    """A salted HMAC of the secret values, safe to keep in a plain environment variable."""
+    message = json.dumps(sorted(secrets.items()), separators=(",", ":")).encode()
+    return "v1$%s$%s" % (salt, hmac.new(salt.encode(), message, hashlib.sha256).hexdigest())
+
+
+def _identity(item):
+    if isinstance(item, dict):
+        return str(item.get("name", item.get("key", item.get("domain", ""))))
+    return ""
+
+
+def canonical(value):
+    """Lists of named things (components, envs, domains) compare without regard to order."""
+    if isinstance(value, dict):
+        return dict((k, canonical(v)) for k, v in value.items())
+    if isinstance(value, list):
+        items = [canonical(v) for v in value]
+        if items and all(isinstance(i, dict) and _identity(i) for i in items):
+            return sorted(items, key=_identity)
+        return items
+    return value
+
+
+def covered(desired, current):
+    """True when everything ``desired`` sets is in ``current`` (server-side defaults are ignored)."""
+    if isinstance(desired, dict):
+        return isinstance(current, dict) and all(covered(v, current.get(k)) for k, v in desired.items())
+    if isinstance(desired, list):
+        return (
+            isinstance(current, list)
+            and len(desired) == len(current)
+            and all(covered(d, c) for d, c in zip(desired, current))
+        )
+    return desired == current
+
+
+def masked(spec):
+    """The spec with SECRET values and the digest hidden, for diffs."""
+    spec = copy.deepcopy(spec)
+    for envs in _env_lists(spec):
+        for env in envs:
+            if env.get("type") == "SECRET" and "value" in env:
+                env["value"] = MASK
+            if env.get("key") == DIGEST_KEY:
+                env["value"] = MASK
+    return spec
+
+
+def _env_lists(spec):
+    if "envs" in spec:
+        yield spec["envs"]
+    for kind in COMPONENT_KINDS:
+        for component in spec.get(kind) or []:
+            if "envs" in component:
+                yield component["envs"]
+
+
+def without_secret_values(spec):
+    """The spec with SECRET values and the digest removed, for comparing."""
+    spec = copy.deepcopy(spec)
+    for envs in _env_lists(spec):
+        envs[:] = [
+            dict((k, v) for k, v in e.items() if not (k == "value" and e.get("type") == "SECRET"))
+            for e in envs
+            if e.get("key") != DIGEST_KEY
+        ]
+    if spec.get("envs") == []:
+        spec.pop("envs")
+    return spec
+
+
+class AppManager:
+    def __init__(self, do):
+        self.do = do
+        self.api = do.api
+        self.params = do.params
+        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
+
+    def find(self):
+        name = self.params["name"]
+        apps = [a for a in self.api.list("apps.list", "apps") if a["spec"]["name"] == name]
+        return self.api.find_one(apps, "app name %r" % name)
+
+    def validate(self):
+        for envs in _env_lists(copy.deepcopy(self.params["spec"])):
+            for env in envs:
+                if env.get("type") == "SECRET" and env.get("value") and not str(env["value"]).startswith("EV["):
+                    self.do.fail(
+                        "spec: SECRET variable %s has a value in spec; put it in secret_envs so it stays out of logs"
+                        % env.get("key")
+                    )
+        for key in self.params["secret_envs"]:
+            if not key or not (key[0].isalpha() or key[0] == "_") or not all(c.isalnum() or c == "_" for c in key):
+                self.do.fail("secret_envs: %r is not a valid environment variable name" % key)
+
+    def desired_spec(self, current):
+        p = self.params
+        spec = copy.deepcopy(p["spec"])
+        spec["name"] = p["name"]
+        if p["region"]:
+            spec["region"] = p["region"]
+        if p["vpc"]:
+            vpcs = [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == p["vpc"]]
+            vpc = self.api.find_one(vpcs, "VPC name %r" % p["vpc"])
+            if vpc is None:
+                if not self.do.check_mode:
+                    self.do.fail("vpc: no VPC named %r" % p["vpc"])
+                spec["vpc"] = {"id": "(vpc %s, not created yet)" % p["vpc"]}
+            else:
+                region = spec.get("region") or (current or {}).get("spec", {}).get("region")
+                if region and not vpc["region"].startswith(region):
+                    self.do.fail(
+                        "vpc: VPC %r is in %s; an app in region %s cannot join it" % (p["vpc"], vpc["region"], region)
+                    )
+                spec["vpc"] = {"id": vpc["id"]}
+        if current and spec.get("region") and spec["region"] != current["spec"].get("region"):
+            self.do.fail(
+                "region: app %r is in %s; an app cannot move to %s"
+                % (p["name"], current["spec"].get("region"), spec["region"])
+            )
+        return spec
+
+    def current_digest(self, current):
+        for env in (current or {}).get("spec", {}).get("envs") or []:
+            if env.get("key") == DIGEST_KEY:
+                return env.get("value")
+        return None
+
+    def secrets_changed(self, current):
+        p = self.params
+        if current is None:
+            return bool(p["secret_envs"])
+        current_keys = set(e["key"] for e in current["spec"].get("envs") or [] if e.get("type") == "SECRET")
+        if current_keys != set(p["secret_envs"]):
+            return True
+        if p["update_secrets"] == "on_create":
+            return False
+        if p["update_secrets"] == "always":
+            return bool(p["secret_envs"])
+        stored = self.current_digest(current)
+        if not stored or stored.count("$") != 2:
+            return bool(p["secret_envs"])
+        return not hmac.compare_digest(stored, digest(p["secret_envs"], stored.split("$")[1]))
+
+    def full_spec(self, spec, current):
+        """What is sent: the desired spec plus the SECRET variables and their digest."""
+        spec = copy.deepcopy(spec)
+        secrets = self.params["secret_envs"]
+        if secrets:
+            envs = [e for e in spec.get("envs") or [] if e.get("key") not in secrets and e.get("key") != DIGEST_KEY]
+            envs += [dict(key=k, value=v, type="SECRET", scope="RUN_TIME") for k, v in sorted(secrets.items())]
+            stored = self.current_digest(current)
+            if self.params["update_secrets"] == "on_create" and stored:
+                value = stored
+            else:
+                value = digest(secrets, os.urandom(8).hex())
+            envs.append(dict(key=DIGEST_KEY, value=value, type="GENERAL", scope="RUN_TIME"))
+            spec["envs"] = envs
+            if self.params["update_secrets"] == "on_create" and current:
+                old = dict(
+                    (e["key"], e["value"]) for e in current["spec"].get("envs") or [] if e.get("type") == "SECRET"
+                )
+                for env in spec["envs"]:
+                    if env["key"] in old:
+                        env["value"] = old[env["key"]]  # keep the encrypted value as it is
+        return spec
+
+    def run(self):
+        current = self.find()
+        if self.params["state"] == "absent":
+            return self.absent(current)
+        self.validate()
+        spec = self.desired_spec(current)
+        if current is None:
+            return self.create(spec)
+        return self.update(current, spec)
+
+    def create(self, spec):
+        change = Change({})
+        change.set("spec", masked(self.full_spec(spec, None)))
+        if self.do.check_mode:
+            return dict(changed=True, app=dict(spec=change.after["spec"]), diff=change.diff())
+        body = {"spec": self.full_spec(spec, None)}
+        if self.params["project"]:
+            body["project_id"] = self.project_id()
+        app = self.api.create(lambda: self.api.call("apps.create", body)["app"], self.find)
+        deployment = self.wait(app)
+        return dict(changed=True, app=self.fetch(app["id"]), deployment=deployment, diff=change.diff())
+
+    def update(self, current, spec):
+        compare_desired = canonical(without_secret_values(self.full_spec(spec, current)))
+        compare_current = canonical(without_secret_values(current["spec"]))
+        spec_changed = not covered(compare_desired, compare_current)
+        changed = spec_changed or self.secrets_changed(current)
+        change = Change({"spec": masked(current["spec"])})
+        if changed:
+            after = masked(self.full_spec(spec, current))
+            if not self.secrets_changed(current):
+                # An unchanged secret keeps its digest: show it as it is.
+                after["envs"] = [
+                    e if e.get("key") != DIGEST_KEY else dict(e, value=MASK) for e in after.get("envs") or []
+                ]
+            change.set("spec", after)
+        if not changed:
+            if not self.do.check_mode:
+                self.wait(current)
+            return dict(changed=False, app=current, diff=change.diff())
+        if self.do.check_mode:
+            return dict(changed=True, app=current, diff=change.diff())
+        self.api.call("apps.update", current["id"], {"spec": self.full_spec(spec, current)})
+        deployment = self.wait(current)
+        return dict(changed=True, app=self.fetch(current["id"]), deployment=deployment, diff=change.diff())
+
+    def project_id(self):
+        name = self.params["project"]
+        projects = [p for p in self.api.list("projects.list", "projects") if p["name"] == name]
+        project = self.api.find_one(projects, "project name %r" % name)
+        if project is None:
+            raise DigitalOceanError("project: no project named %r" % name)
+        return project["id"]
+
+    def fetch(self, app_id):
+        body = self.api.call("apps.get", app_id, missing_ok=True)
+        return body["app"] if body else None
+
+    def wait(self, app):
+        """Wait for the newest deployment of ``app`` to finish; fail with its failing step."""
+        deployments = self.api.call("apps.list_deployments", app["id"], per_page=1).get("deployments") or []
+        if not deployments:
+            return None
+        newest = deployments[0]
+        try:
+            return self.waiter.until(
+                lambda: self.api.call("apps.get_deployment", app["id"], newest["id"])["deployment"],
+                deployment_done,
+                "deployment %s of app %s" % (newest["id"], app["spec"]["name"]),
+            )
+        except (WaitTimeout, WaitFailed) as exc:
+            self.do.fail(str(exc), app_id=app["id"])
+
+    def absent(self, current):
+        if current is None:
+            return dict(changed=False, app={}, diff=absent_diff(None))
+        if not self.do.check_mode:
+            self.api.call("apps.delete", current["id"], missing_ok=True)
+        return dict(changed=True, app={}, diff=absent_diff({"spec": masked(current["spec"])}))
+
+
+def main():
+    do = DigitalOceanModule(
+        dict(
+            name=dict(type="str", required=True),
+            spec=dict(type="dict", default={}),
+            region=dict(type="str"),
+            vpc=dict(type="str"),
+            secret_envs=dict(type="dict", default={}, no_log=True),
+            update_secrets=dict(type="str", default="on_change", choices=["on_change", "on_create", "always"]),
+            project=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        wait=True,
+        supports_check_mode=True,
+    )
+    do.run(AppManager)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""oxy.infra.app against the sandbox."""
+
+from __future__ import annotations
+
+SPEC = {
+    "services": [{"name": "web", "image": {"registry_type": "DOCR", "repository": "mention", "tag": "1.0.0"}}],
+    "envs": [{"key": "NODE_ENV", "value": "production"}],
+}
+SECRET = "mongodb+srv://mention:Sup3rS3cret@db-oxy.example/admin"
+
+
+def test_app_full_cycle(run_module, do, sandbox):
+    vpc = run_module("vpc", name="default-ams3", region="ams3")["vpc"]
+    args = dict(
+        name="mention-production", region="ams", vpc="default-ams3", spec=SPEC, secret_envs={"MONGODB_URI": SECRET}
+    )
+    plan = run_module("app", check=True, **args)
+    assert plan["changed"] is True and plan.writes == []
+    assert SECRET not in plan["_stdout"]
+
+    created = run_module("app", **args)
+    assert created.writes == [("POST", "/v2/apps")]
+    assert created["deployment"]["phase"] == "ACTIVE"
+    assert created["app"]["vpc"]["id"] == vpc["id"]
+    assert SECRET not in created["_stdout"]
+    envs = {e["key"]: e for e in do.apps.get(created["app"]["id"])["app"]["spec"]["envs"]}
+    assert envs["MONGODB_URI"]["value"].startswith("EV[")
+    assert envs["OXY_INFRA_SECRETS_DIGEST"]["value"].startswith("v1$")
+
+    again = run_module("app", **args)
+    assert (again["changed"], again.writes) == (False, [])  # server defaults and EV[...] values are not drift
+    assert len(do.apps.list_deployments(created["app"]["id"])["deployments"]) == 1
+
+    rotated = run_module("app", **{**args, "secret_envs": {"MONGODB_URI": SECRET + "2"}})
+    assert rotated["changed"] is True and rotated.writes == [("PUT", "/v2/apps/{app_id}")]
+    assert "(secret)" in str(rotated["diff"]["after"])
+    assert run_module("app", **{**args, "secret_envs": {"MONGODB_URI": SECRET + "2"}})["changed"] is False
+
+    new_tag = {**SPEC, "services": [{**SPEC["services"][0], "image": {**SPEC["services"][0]["image"], "tag": "1.1.0"}}]}
+    updated = run_module("app", **{**args, "spec": new_tag, "secret_envs": {"MONGODB_URI": SECRET + "2"}})
+    assert updated["changed"] is True
+    assert updated["app"]["spec"]["services"][0]["image"]["tag"] == "1.1.0"
+
+    app = do.apps.get(created["app"]["id"])["app"]
+    app["spec"]["envs"].append({"key": "DEBUG", "value": "1"})
+    do.apps.update(app["id"], {"spec": app["spec"]})
+    drift = run_module("app", check=True, **{**args, "spec": new_tag, "secret_envs": {"MONGODB_URI": SECRET + "2"}})
+    assert drift["changed"] is True and drift.writes == []
+
+    gone = run_module("app", name="mention-production", state="absent")
+    assert gone.writes == [("DELETE", "/v2/apps/{app_id}")]
+    assert run_module("app", name="mention-production", state="absent")["changed"] is False
+
+
+def test_failed_deployment_fails_the_task_with_the_step(run_module, sandbox):
+    sandbox.configure(deploy_failures={"alia-production": "npm ERR! missing script: start"})
+    failed = run_module("app", name="alia-production", region="ams", spec=SPEC, expect_fail=True)
+    assert "ERROR" in failed["msg"] and "npm ERR! missing script: start" in failed["msg"]
+
+
+def test_app_bad_input_fails_before_writes(run_module, do):
+    run_module("vpc", name="default-ams3", region="ams3")
+    inline = {"envs": [{"key": "TOKEN", "value": "plain", "type": "SECRET"}]}
+    failed = run_module("app", name="allo-app", region="nyc", spec=inline, expect_fail=True)
+    assert "secret_envs" in failed["msg"] and failed.writes == []
+    in_other_region = run_module("app", name="allo-app", region="nyc", vpc="default-ams3", expect_fail=True)
+    assert "cannot join" in in_other_region["msg"] and in_other_region.writes == []
+    bad_key = run_module("app", name="allo-app", region="nyc", secret_envs={"1X": "s3cr3t-value"}, expect_fail=True)
+    assert "secret_envs" in bad_key["msg"] and bad_key.writes == []
