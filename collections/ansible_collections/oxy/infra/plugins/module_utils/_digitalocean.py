@@ -74,16 +74,19 @@ class DigitalOceanError(Exception):
 class DigitalOceanRetryPolicy(RetryPolicy):
     """azure-core's retry policy, made safe for DigitalOcean.
 
-    - POST and PATCH are retried only on 429 (the request was refused, so nothing happened).
-      A 5xx or a lost connection on a create is ambiguous; the module looks the resource up
-      instead of replaying it.
+    - POST is retried only on 429 (the request was refused, so nothing happened), unless the
+      call says it is idempotent (``DigitalOceanAPI.call(..., idempotent=True)``: assigning
+      tags or project resources). A 5xx or a lost connection on a create is ambiguous; the
+      module looks the resource up instead of replaying it.
+    - PATCH sets fields, so repeating it is harmless: it is retried like PUT.
     - A 429 without ``retry-after`` waits until ``ratelimit-reset`` when the window is spent.
     """
 
     def _is_method_retryable(self, settings, request, response=None):
-        if request.method.upper() in ("POST", "PATCH"):
+        method = request.method.upper()
+        if method == "POST" and method not in settings["methods"]:
             return response is not None and response.status_code == 429
-        return super()._is_method_retryable(settings, request, response=response)
+        return method in settings["methods"] or method == "PATCH"
 
     def is_retry(self, settings, response):
         status = response.http_response.status_code
@@ -152,19 +155,26 @@ def _is_error_body(body):
     )
 
 
+IDEMPOTENT_METHODS = frozenset(["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "POST"])
+
+
 class DigitalOceanAPI:
     """pydo behind one error path: every call goes through ``call`` or ``list``."""
 
-    def __init__(self, client, sleep=time.sleep):
+    def __init__(self, client, retries=5, sleep=time.sleep):
         self.client = client
+        self.retries = retries
         self.sleep = sleep
 
     def call(self, operation, *args, **kwargs):
         """Call ``operation`` ("droplets.get") and return its answer; errors raise DigitalOceanError.
 
-        With ``missing_ok=True`` a 404 answers None instead.
+        With ``missing_ok=True`` a 404 answers None instead. ``idempotent=True`` marks a POST
+        that may safely be repeated (assignments), so it is retried like a PUT.
         """
         missing_ok = kwargs.pop("missing_ok", False)
+        if kwargs.pop("idempotent", False):
+            kwargs["retry_on_methods"] = IDEMPOTENT_METHODS
         group, _, method = operation.partition(".")
         func = getattr(getattr(self.client, group), method)
         try:
@@ -215,7 +225,7 @@ class DigitalOceanAPI:
             raise DigitalOceanError("%s matches %d resources (ids: %s); make it unique" % (describe, len(items), ids))
         return items[0] if items else None
 
-    def create(self, create, lookup, attempts=3):
+    def create(self, create, lookup, attempts=None):
         """Create a resource without ever blindly replaying the create.
 
         ``create`` makes the call; ``lookup`` finds the resource by its identity. After an
@@ -223,7 +233,7 @@ class DigitalOceanAPI:
         when the failed call did create it.
         """
         last = None
-        for attempt in range(attempts):
+        for attempt in range(attempts or max(3, self.retries + 1)):
             if attempt:
                 self.sleep(min(2**attempt, 10))
                 found = lookup()
@@ -266,7 +276,7 @@ class DigitalOceanModule:
         if not (self.params["token"] or "").strip():
             self.module.fail_json(msg="token is empty: set the token option or DIGITALOCEAN_TOKEN")
         self.check_mode = self.module.check_mode
-        self.api = DigitalOceanAPI(build_client(self.params))
+        self.api = DigitalOceanAPI(build_client(self.params), retries=self.params["retries"])
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)

@@ -246,8 +246,8 @@ class ClusterManager:
         if after["tags"] != before["tags"]:
             ref = [dict(resource_id=cluster["id"], resource_type="database")]
             for tag in sorted(set(after["tags"]) - set(before["tags"])):
-                self.api.call("tags.create", {"name": tag})
-                self.api.call("tags.assign_resources", tag, {"resources": ref})
+                self.api.call("tags.create", {"name": tag}, idempotent=True)
+                self.api.call("tags.assign_resources", tag, {"resources": ref}, idempotent=True)
             for tag in sorted(set(before["tags"]) - set(after["tags"])):
                 self.api.call("tags.unassign_resources", tag, {"resources": ref})
 

@@ -102,7 +102,7 @@ class TrustedSourcesManager:
         name = self.params["cluster"]
         clusters = self.api.call("databases.list_clusters").get("databases") or []
         found = self.api.find_one([c for c in clusters if c["name"] == name], "database cluster name %r" % name)
-        if found is None:
+        if found is None and not self.do.check_mode:
             raise DigitalOceanError("cluster: no database cluster named %r" % name)
         return found
 
@@ -114,6 +114,9 @@ class TrustedSourcesManager:
         for name in names:
             found = self.api.find_one([i for i in items if name_of(i) == name], "%s name %r" % (label, name))
             if found is None:
+                if self.do.check_mode:  # a plan on an account where it is still to be created
+                    ids.append("(%s %s, not created yet)" % (label, name))
+                    continue
                 raise DigitalOceanError("no %s named %r" % (label, name))
             ids.append(str(found["id"]))
         return ids
@@ -144,7 +147,10 @@ class TrustedSourcesManager:
     def run(self):
         want = self.desired()
         cluster = self.cluster()
-        current = self.api.call("databases.list_firewall_rules", cluster["id"]).get("rules") or []
+        if cluster is None:  # check mode, cluster still to be created
+            current = []
+        else:
+            current = self.api.call("databases.list_firewall_rules", cluster["id"]).get("rules") or []
         change = Change({"rules": source_set(current)})
         change.set("rules", want)
         rules = current

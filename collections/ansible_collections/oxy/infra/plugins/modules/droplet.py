@@ -247,8 +247,8 @@ class DropletManager:
     def retag(self, droplet, old, new):
         ref = [dict(resource_id=str(droplet["id"]), resource_type="droplet")]
         for tag in sorted(set(new) - set(old)):
-            self.api.call("tags.create", {"name": tag})
-            self.api.call("tags.assign_resources", tag, {"resources": ref})
+            self.api.call("tags.create", {"name": tag}, idempotent=True)
+            self.api.call("tags.assign_resources", tag, {"resources": ref}, idempotent=True)
         for tag in sorted(set(old) - set(new)):
             self.api.call("tags.unassign_resources", tag, {"resources": ref})
 

@@ -186,6 +186,8 @@ class FirewallManager:
             self._droplets = self.api.list("droplets.list", "droplets")
         found = self.api.find_one([d for d in self._droplets if d["name"] == name], "Droplet name %r" % name)
         if found is None:
+            if self.do.check_mode:  # a plan on an account where the Droplet is still to be created
+                return "(droplet %s, not created yet)" % name
             raise DigitalOceanError("no Droplet named %r" % name)
         return found["id"]
 

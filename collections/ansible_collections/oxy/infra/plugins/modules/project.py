@@ -120,6 +120,9 @@ class ProjectManager:
         for name in names:
             found = finder(name)
             if found is None:
+                if self.do.check_mode:  # a plan on an account where it is still to be created
+                    urns.append("do:%s:(%s, not created yet)" % (kind, name))
+                    continue
                 raise DigitalOceanError("%ss: no %s named %r" % (kind, kind, name))
             urns.append(found)
         return urns
@@ -183,7 +186,9 @@ class ProjectManager:
             if fields:
                 project = self.api.call("projects.patch", project["id"], fields)["project"]
             if missing:
-                answer = self.api.call("projects.assign_resources", project["id"], {"resources": missing})
+                answer = self.api.call(
+                    "projects.assign_resources", project["id"], {"resources": missing}, idempotent=True
+                )
                 lost = [r["urn"] for r in answer.get("resources") or [] if r.get("status") == "not_found"]
                 if lost:
                     raise DigitalOceanError("could not assign %s: not found" % ", ".join(lost))
