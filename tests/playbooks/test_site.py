@@ -27,7 +27,9 @@ def run_site(sandbox, *extra: str) -> tuple[int, str, dict]:
         check=False,
     )
     recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    stats = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()))) if recap else {}
+    stats = (
+        dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()), strict=True)) if recap else {}
+    )
     return proc.returncode, proc.stdout + proc.stderr, stats
 
 

@@ -161,10 +161,13 @@ IDEMPOTENT_METHODS = frozenset(["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRAC
 class DigitalOceanAPI:
     """pydo behind one error path: every call goes through ``call`` or ``list``."""
 
-    def __init__(self, client, retries=5, sleep=time.sleep):
+    def __init__(self, client, retries=5, sleep=None):
         self.client = client
         self.retries = retries
-        self.sleep = sleep
+        self._sleep = sleep
+
+    def sleep(self, seconds):
+        (self._sleep or time.sleep)(seconds)
 
     def call(self, operation, *args, **kwargs):
         """Call ``operation`` ("droplets.get") and return its answer; errors raise DigitalOceanError.

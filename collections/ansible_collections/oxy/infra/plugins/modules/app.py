@@ -376,7 +376,9 @@ def main():
             region=dict(type="str"),
             vpc=dict(type="str"),
             secret_envs=dict(type="dict", default={}, no_log=True),
-            update_secrets=dict(type="str", default="on_change", choices=["on_change", "on_create", "always"]),
+            update_secrets=dict(
+                type="str", default="on_change", choices=["on_change", "on_create", "always"], no_log=False
+            ),
             project=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

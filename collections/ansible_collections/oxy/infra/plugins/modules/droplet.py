@@ -13,7 +13,7 @@ description:
   - Droplet names need not be unique in DigitalOcean; this module insists. When several Droplets carry the
     name it fails and names their ids rather than guess.
   - An existing Droplet is adopted. Its tags are updated in place; a new O(size) resizes it in place
-    (power off, resize, power on: the Droplet is down for the resize).
+    (power off, resize, power on; the Droplet is down for the resize).
   - Attributes fixed at creation (region, image, VPC, SSH keys, user data) are compared and a difference is an
     error, never a silent re-creation.
 extends_documentation_fragment:

@@ -1,0 +1,169 @@
+"""The shared DigitalOcean client base: retries, error mapping, pagination, lookups, creates."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanAPI,
+    DigitalOceanError,
+    build_client,
+)
+
+ERROR_500 = {"id": "server_error", "message": "boom", "request_id": "r-1"}
+
+
+def api_for(server, retries=3):
+    params = dict(
+        api_url=server.url, token="dop_v1_test", ca_path=None, validate_certs=True, request_timeout=5, retries=retries
+    )
+    return DigitalOceanAPI(build_client(params), retries=retries)
+
+
+def test_plain_http_sends_the_bearer_token(api_server, no_sleep):
+    api_server.reply(200, {"account": {"status": "active"}})
+    assert api_for(api_server).call("account.get")["account"]["status"] == "active"
+    assert api_server.requests[0][3]["Authorization"] == "Bearer dop_v1_test"
+    assert api_server.requests[0][3]["User-Agent"].startswith("oxy.infra/")
+
+
+def test_get_is_retried_on_5xx_and_429(api_server, no_sleep):
+    api_server.reply(503, ERROR_500)
+    api_server.reply(429, {"id": "too_many_requests", "message": "API rate limit exceeded."})
+    api_server.reply(500, ERROR_500)
+    api_server.reply(200, {"vpcs": [], "links": {}, "meta": {"total": 0}})
+    assert api_for(api_server).call("vpcs.list")["vpcs"] == []
+    assert len(api_server.requests) == 4
+
+
+def test_retry_after_is_honoured(api_server, no_sleep):
+    api_server.reply(429, {"id": "too_many_requests", "message": "x"}, {"Retry-After": "7"})
+    api_server.reply(200, {"account": {}})
+    api_for(api_server).call("account.get")
+    assert 7 in no_sleep
+
+
+def test_spent_window_waits_for_ratelimit_reset(api_server, no_sleep):
+    reset = int(time.time()) + 12
+    api_server.reply(
+        429, {"id": "too_many_requests", "message": "x"}, {"ratelimit-remaining": "0", "ratelimit-reset": str(reset)}
+    )
+    api_server.reply(201, {"vpc": {"id": "v1", "name": "n"}})
+    assert api_for(api_server).call("vpcs.create", {"name": "n", "region": "ams3"})["vpc"]["id"] == "v1"
+    assert any(10 <= nap <= 12 for nap in no_sleep), no_sleep
+    assert len(api_server.requests) == 2  # a refused POST is safe to send again
+
+
+def test_post_is_not_replayed_after_a_5xx(api_server, no_sleep):
+    api_server.reply(500, ERROR_500)
+    with pytest.raises(DigitalOceanError) as err:
+        api_for(api_server).call("vpcs.create", {"name": "n", "region": "ams3"})
+    assert len(api_server.requests) == 1
+    assert err.value.status == 500 and err.value.ambiguous
+    assert err.value.request_id == "r-1"
+    assert "vpcs.create failed (HTTP 500): boom" in err.value.message
+
+
+def test_idempotent_post_is_retried_after_a_5xx(api_server, no_sleep):
+    api_server.reply(503, ERROR_500)
+    api_server.reply(204)
+    api = api_for(api_server)
+    api.call(
+        "tags.assign_resources", "t", {"resources": [{"resource_id": "1", "resource_type": "droplet"}]}, idempotent=True
+    )
+    assert [r[0] for r in api_server.requests] == ["POST", "POST"]
+
+
+def test_retries_are_bounded(api_server, no_sleep):
+    api_server.reply(500, ERROR_500, times=3)
+    with pytest.raises(DigitalOceanError):
+        api_for(api_server, retries=2).call("vpcs.list")
+    assert len(api_server.requests) == 3
+
+
+def test_declared_404_body_and_missing_ok(api_server, no_sleep):
+    not_found = {"id": "not_found", "message": "The resource you were accessing could not be found."}
+    api_server.reply(404, not_found)
+    api_server.reply(404, not_found)
+    api = api_for(api_server)
+    assert api.call("droplets.get", 1, missing_ok=True) is None
+    with pytest.raises(DigitalOceanError) as err:
+        api.call("droplets.get", 1)
+    assert (err.value.status, err.value.error_id) == (404, "not_found")
+    assert not err.value.ambiguous
+
+
+def test_undeclared_422_names_the_message(api_server, no_sleep):
+    api_server.reply(422, {"id": "unprocessable_entity", "message": "size: 's-99' is not valid"})
+    with pytest.raises(DigitalOceanError) as err:
+        api_for(api_server).call("droplets.create", {"name": "x"})
+    assert err.value.status == 422 and "size: 's-99' is not valid" in err.value.message
+    assert not err.value.ambiguous
+
+
+def test_list_follows_next_links_to_the_end(api_server, no_sleep):
+    def page(method, path):
+        number = int(parse_qs(urlparse(path).query)["page"][0])
+        links = {"pages": {"next": "https://api.digitalocean.com/v2/vpcs?page=%d&per_page=200" % (number + 1)}}
+        return 200, {"vpcs": [{"id": number}], "links": links if number < 3 else {}, "meta": {"total": 3}}, {}
+
+    api_server.default = page
+    assert [v["id"] for v in api_for(api_server).list("vpcs.list", "vpcs")] == [1, 2, 3]
+    assert all("per_page=200" in r[1] for r in api_server.requests)
+
+
+def test_find_one_fails_on_ambiguity_naming_ids():
+    api = DigitalOceanAPI(client=None)
+    assert api.find_one([], "x") is None
+    assert api.find_one([{"id": 1}], "x") == {"id": 1}
+    with pytest.raises(DigitalOceanError) as err:
+        api.find_one([{"id": 1}, {"id": 2}], "Droplet name 'web'")
+    assert "matches 2 resources (ids: 1, 2)" in err.value.message
+
+
+class Flaky:
+    def __init__(self, *outcomes):
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def test_create_adopts_what_an_ambiguous_failure_created(no_sleep):
+    api = DigitalOceanAPI(client=None)
+    create = Flaky(DigitalOceanError("boom", status=500))
+    lookup = Flaky({"id": "made-anyway"})
+    assert api.create(create, lookup) == {"id": "made-anyway"}
+    assert (create.calls, lookup.calls) == (1, 1)
+
+
+def test_create_tries_again_when_nothing_was_made(no_sleep):
+    api = DigitalOceanAPI(client=None)
+    create = Flaky(DigitalOceanError("boom", status=503), {"id": "second"})
+    lookup = Flaky(None)
+    assert api.create(create, lookup) == {"id": "second"}
+    assert (create.calls, lookup.calls) == (2, 1)
+
+
+def test_create_does_not_retry_a_refusal(no_sleep):
+    api = DigitalOceanAPI(client=None)
+    create = Flaky(DigitalOceanError("bad size", status=422))
+    with pytest.raises(DigitalOceanError):
+        api.create(create, Flaky())
+    assert create.calls == 1
+
+
+def test_create_gives_up_after_its_attempts(no_sleep):
+    api = DigitalOceanAPI(client=None, retries=1)
+    errors = [DigitalOceanError("boom", status=500) for _ in range(3)]
+    lookups = Flaky(None, None, None)
+    with pytest.raises(DigitalOceanError):
+        api.create(Flaky(*errors), lookups)
+    assert lookups.calls == 3  # before each new attempt, and once more at the end
