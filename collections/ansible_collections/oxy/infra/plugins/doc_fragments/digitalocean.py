@@ -45,6 +45,16 @@ requirements:
   - pydo >= 0.44
 """
 
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and predict the change, reading the API but never writing to it.
+  diff_mode:
+    description: Returns C(diff) with the managed fields C(before) and C(after); secrets are masked.
+  idempotent:
+    description: A second run with the same options changes nothing and makes no write call.
+"""
+
     WAIT = r"""
 options:
   wait:

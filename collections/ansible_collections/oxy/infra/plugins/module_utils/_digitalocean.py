@@ -178,7 +178,7 @@ class DigitalOceanAPI:
         missing_ok = kwargs.pop("missing_ok", False)
         if kwargs.pop("idempotent", False):
             kwargs["retry_on_methods"] = IDEMPOTENT_METHODS
-        group, _, method = operation.partition(".")
+        group, _dot, method = operation.partition(".")
         func = getattr(getattr(self.client, group), method)
         try:
             body = func(*args, **kwargs)

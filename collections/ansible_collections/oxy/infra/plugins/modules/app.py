@@ -18,6 +18,7 @@ description:
   - A failed deployment fails the task with the failing step's message.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
 attributes:
   check_mode:
@@ -67,7 +68,7 @@ options:
 notes:
   - O(wait_timeout) defaults to 900 seconds; the module waits for the deployment it caused to be C(ACTIVE).
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""

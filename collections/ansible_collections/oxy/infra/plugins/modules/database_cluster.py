@@ -15,6 +15,7 @@ description:
   - Credentials never appear in the result; use the database user modules to hand them out.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
 attributes:
   check_mode:
@@ -67,7 +68,7 @@ notes:
   - O(wait_timeout) defaults to 1800 seconds; a managed database takes minutes to come online. With
     O(wait=false) a play can start several clusters and wait with a later task.
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""

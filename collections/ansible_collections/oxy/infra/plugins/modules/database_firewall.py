@@ -15,6 +15,7 @@ description:
     before anything is written.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
 attributes:
   check_mode:
     support: full
@@ -63,7 +64,7 @@ options:
     elements: str
     default: []
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""

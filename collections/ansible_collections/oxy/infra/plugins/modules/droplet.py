@@ -18,6 +18,7 @@ description:
     error, never a silent re-creation.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
 attributes:
   check_mode:
@@ -81,7 +82,7 @@ notes:
   - O(wait_timeout) defaults to 300 seconds. With O(wait=true) the module returns once the Droplet is
     C(active) with its IPv4 addresses, also on a run that finds it still being created.
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""

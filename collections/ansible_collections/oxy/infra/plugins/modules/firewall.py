@@ -15,6 +15,7 @@ description:
   - Droplets may be named; names are resolved to ids, and a name matching several Droplets is an error.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
 attributes:
   check_mode:
@@ -47,11 +48,23 @@ options:
         type: dict
         required: true
   outbound_rules:
-    description:
-      - The outbound rules, exactly.
-      - Each has O(inbound_rules[].protocol), O(inbound_rules[].ports) and C(destinations).
+    description: The outbound rules, exactly.
     type: list
     elements: dict
+    suboptions:
+      protocol:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp, icmp]
+        required: true
+      ports:
+        description: A port (V(22)), a range (V(8000-9000)) or V(0)/V(all) for every port. Always V(0) for icmp.
+        type: str
+        default: "0"
+      destinations:
+        description: Where traffic may go; at least one target.
+        type: dict
+        required: true
   droplet_ids:
     description: Ids of the Droplets the firewall applies to.
     type: list
@@ -74,7 +87,7 @@ notes:
     (names, resolved to ids), C(tags), C(load_balancer_uids) and C(kubernetes_ids).
   - O(wait_timeout) defaults to 120 seconds; the module waits for the firewall's status C(succeeded).
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""
@@ -150,7 +163,7 @@ def validate_rule(rule, direction, index):
     if not PORTS.match(ports):
         raise InvalidRule("%s.ports: %r is not a port, a range like 8000-9000, 0 or all" % (where, ports))
     if ports not in ("0", "all"):
-        low, _, high = ports.partition("-")
+        low, _sep, high = ports.partition("-")
         if not 1 <= int(low) <= int(high or low) <= 65535:
             raise InvalidRule("%s.ports: %r is outside 1-65535 or reversed" % (where, ports))
     targets = rule.get(side)

@@ -15,6 +15,7 @@ description:
   - Resources are named by kind (O(droplets), O(databases), O(apps), O(domains)) or given as URNs.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
 attributes:
   check_mode:
     support: full
@@ -72,7 +73,7 @@ options:
     choices: [present, absent]
     default: present
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""

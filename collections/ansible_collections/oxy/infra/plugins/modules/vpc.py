@@ -13,6 +13,7 @@ description:
   - An existing VPC is adopted; its description and default flag are updated in place.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
 attributes:
   check_mode:
     support: full
@@ -45,7 +46,7 @@ options:
     choices: [present, absent]
     default: present
 author:
-  - oxy.infra engineers
+  - Oxy infrastructure team (@oxyhq)
 """
 
 EXAMPLES = r"""

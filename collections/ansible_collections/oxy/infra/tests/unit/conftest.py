@@ -18,7 +18,7 @@ class Script:
         self.default = None
 
     def reply(self, status, body=None, headers=None, times=1):
-        for _ in range(times):
+        for _attempt in range(times):
             self.replies.append((status, body, headers or {}))
 
     def next(self, method, path):
@@ -26,7 +26,7 @@ class Script:
             return self.replies.pop(0)
         if self.default:
             return self.default(method, path)
-        raise AssertionError("no scripted reply left for %s %s" % (method, path))
+        raise AssertionError(f"no scripted reply left for {method} {path}")
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def api_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    script.url = "http://127.0.0.1:%d" % server.server_address[1]
+    script.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield script
     server.shutdown()
     server.server_close()

@@ -162,7 +162,7 @@ def test_create_does_not_retry_a_refusal(no_sleep):
 
 def test_create_gives_up_after_its_attempts(no_sleep):
     api = DigitalOceanAPI(client=None, retries=1)
-    errors = [DigitalOceanError("boom", status=500) for _ in range(3)]
+    errors = [DigitalOceanError("boom", status=500) for _attempt in range(3)]
     lookups = Flaky(None, None, None)
     with pytest.raises(DigitalOceanError):
         api.create(Flaky(*errors), lookups)

@@ -1,0 +1,70 @@
+"""API requests and wall time of a no-op site.yml run against the sandbox.
+
+    .venv/bin/python bench/site_noop.py [--runs 3]
+
+Starts its own sandbox, converges site.yml once (not measured), then times --runs no-op
+runs and prints, for each, the wall time, the API requests by method and the writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from oxy_sandbox import process
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {"droplet_delay": 0, "action_delay": 0, "firewall_delay": 0, "database_delay": 0, "app_delay": 0}
+
+
+def site(running: process.Running) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "ANSIBLE_"))}
+    env.update(running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    started = time.monotonic()
+    subprocess.run(
+        ["ansible-playbook", "-i", "inventory/sandbox", "site.yml"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        running = process.start(Path(tmp), reset=True)
+        control = f"{running.url}/_sandbox"
+        try:
+            requests.put(f"{control}/config", json=SETTINGS, verify=running.ca, timeout=10).raise_for_status()
+            first = site(running)
+            print(f"site.yml no-op benchmark (first converge, not counted: {first:.1f}s)")
+            for run in range(1, args.runs + 1):
+                mark = requests.get(f"{control}/requests/summary", verify=running.ca, timeout=10).json()["last_seq"]
+                wall = site(running)
+                log = requests.get(f"{control}/requests?since={mark}", verify=running.ca, timeout=30).json()["requests"]
+                methods = collections.Counter(e["method"] for e in log)
+                writes = sum(n for m, n in methods.items() if m not in ("GET", "HEAD"))
+                api_ms = sum(e["ms"] for e in log)
+                print(
+                    f"run {run}: wall {wall:5.1f}s   API requests {len(log):4d} "
+                    f"({', '.join(f'{m} {n}' for m, n in sorted(methods.items()))})   writes {writes}   "
+                    f"server time {api_ms / 1000:.2f}s"
+                )
+        finally:
+            process.stop(running)
+
+
+if __name__ == "__main__":
+    main()
