@@ -49,10 +49,13 @@ requirements:
 attributes:
   check_mode:
     description: Can run in check mode and predict the change, reading the API but never writing to it.
+    support: full
   diff_mode:
     description: Returns C(diff) with the managed fields C(before) and C(after); secrets are masked.
+    support: full
   idempotent:
     description: A second run with the same options changes nothing and makes no write call.
+    support: full
 """
 
     WAIT = r"""

@@ -14,6 +14,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible_collections.oxy.infra.plugins.module_utils._diff import absent_diff
 
 try:
     import pydo
@@ -262,6 +263,46 @@ def _page_of(url):
         return int(values[0]) if values else None
     except ValueError:
         return None
+
+
+def pending(kind, name):
+    """How a plan (check mode) names a resource that an earlier task of the same run creates."""
+    return "(%s %s, not created yet)" % (kind, name)
+
+
+class ResourceManager:
+    """Base of every module's manager: read current, compute the change once, apply it.
+
+    Subclasses name ``result_key`` (the result's resource key) and ``delete_operation``.
+    """
+
+    result_key = None
+    delete_operation = None
+
+    def __init__(self, do):
+        self.do = do
+        self.api = do.api
+        self.params = do.params
+
+    def named(self, items, name, describe, name_of=None):
+        """The one item called ``name``; None when there is none, an error when there are several."""
+        name_of = name_of or (lambda item: item["name"])
+        return self.api.find_one([i for i in items if name_of(i) == name], "%s %r" % (describe, name))
+
+    def vpc(self, name):
+        """The VPC called ``name``. Missing, it is an error, except in check mode (None)."""
+        vpc = self.named(self.api.list("vpcs.list", "vpcs"), name, "VPC name")
+        if vpc is None and not self.do.check_mode:
+            self.do.fail("vpc: no VPC named %r" % name)
+        return vpc
+
+    def delete(self, current, before, **kwargs):
+        """``state: absent``: delete ``current`` if there is one; ``before`` is its managed state."""
+        if current is None:
+            return {"changed": False, self.result_key: {}, "diff": absent_diff(None)}
+        if not self.do.check_mode:
+            self.api.call(self.delete_operation, current["id"], missing_ok=True, **kwargs)
+        return {"changed": True, self.result_key: {}, "diff": absent_diff(before)}
 
 
 class DigitalOceanModule:

@@ -20,13 +20,6 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the app; also the spec's C(name).
@@ -105,8 +98,13 @@ import hmac
 import json
 import os
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanError, DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanError,
+    DigitalOceanModule,
+    ResourceManager,
+    pending,
+)
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
@@ -192,17 +190,17 @@ def without_secret_values(spec):
     return spec
 
 
-class AppManager:
+class AppManager(ResourceManager):
+    result_key = "app"
+    delete_operation = "apps.delete"
+
     def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
+        super().__init__(do)
         self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
 
     def find(self):
         name = self.params["name"]
-        apps = [a for a in self.api.list("apps.list", "apps") if a["spec"]["name"] == name]
-        return self.api.find_one(apps, "app name %r" % name)
+        return self.named(self.api.list("apps.list", "apps"), name, "app name", lambda a: a["spec"]["name"])
 
     def validate(self):
         for envs in _env_lists(copy.deepcopy(self.params["spec"])):
@@ -223,12 +221,9 @@ class AppManager:
         if p["region"]:
             spec["region"] = p["region"]
         if p["vpc"]:
-            vpcs = [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == p["vpc"]]
-            vpc = self.api.find_one(vpcs, "VPC name %r" % p["vpc"])
+            vpc = self.vpc(p["vpc"])
             if vpc is None:
-                if not self.do.check_mode:
-                    self.do.fail("vpc: no VPC named %r" % p["vpc"])
-                spec["vpc"] = {"id": "(vpc %s, not created yet)" % p["vpc"]}
+                spec["vpc"] = {"id": pending("vpc", p["vpc"])}
             else:
                 region = spec.get("region") or (current or {}).get("spec", {}).get("region")
                 if region and not vpc["region"].startswith(region):
@@ -336,8 +331,7 @@ class AppManager:
 
     def project_id(self):
         name = self.params["project"]
-        projects = [p for p in self.api.list("projects.list", "projects") if p["name"] == name]
-        project = self.api.find_one(projects, "project name %r" % name)
+        project = self.named(self.api.list("projects.list", "projects"), name, "project name")
         if project is None:
             raise DigitalOceanError("project: no project named %r" % name)
         return project["id"]
@@ -362,11 +356,7 @@ class AppManager:
             self.do.fail(str(exc), app_id=app["id"])
 
     def absent(self, current):
-        if current is None:
-            return dict(changed=False, app={}, diff=absent_diff(None))
-        if not self.do.check_mode:
-            self.api.call("apps.delete", current["id"], missing_ok=True)
-        return dict(changed=True, app={}, diff=absent_diff({"spec": masked(current["spec"])}))
+        return self.delete(current, {"spec": masked(current["spec"])} if current else None)
 
 
 def main():

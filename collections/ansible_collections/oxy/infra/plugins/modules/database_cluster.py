@@ -17,13 +17,6 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the cluster.
@@ -92,8 +85,12 @@ database:
 
 import re
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanModule,
+    ResourceManager,
+    pending,
+)
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
@@ -131,18 +128,18 @@ def state_of(cluster):
     return out
 
 
-class ClusterManager:
+class ClusterManager(ResourceManager):
+    result_key = "database"
+    delete_operation = "databases.destroy_cluster"
+
     def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
+        super().__init__(do)
         self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
 
     def find(self):
         p = self.params
         clusters = self.api.call("databases.list_clusters").get("databases") or []
-        matches = [c for c in clusters if c["name"] == p["name"]]
-        found = self.api.find_one(matches, "database cluster name %r" % p["name"])
+        found = self.named(clusters, p["name"], "database cluster name")
         if found and found["engine"] != p["engine"]:
             self.do.fail("engine: cluster %r runs %s, not %s" % (p["name"], found["engine"], p["engine"]))
         return found
@@ -155,14 +152,8 @@ class ClusterManager:
         p = self.params
         if p["private_network_uuid"] or not p["vpc"]:
             return p["private_network_uuid"]
-        vpc = self.api.find_one(
-            [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == p["vpc"]], "VPC name %r" % p["vpc"]
-        )
-        if vpc is None:
-            if self.do.check_mode:
-                return "(vpc %s, not created yet)" % p["vpc"]
-            self.do.fail("vpc: no VPC named %r" % p["vpc"])
-        return vpc["id"]
+        vpc = self.vpc(p["vpc"])
+        return vpc["id"] if vpc else pending("vpc", p["vpc"])
 
     def validate(self, current):
         p = self.params
@@ -261,11 +252,7 @@ class ClusterManager:
             self.do.fail(str(exc), database=redact(cluster))
 
     def absent(self, current):
-        if current is None:
-            return dict(changed=False, database={}, diff=absent_diff(None))
-        if not self.do.check_mode:
-            self.api.call("databases.destroy_cluster", current["id"], missing_ok=True)
-        return dict(changed=True, database={}, diff=absent_diff(state_of(current)))
+        return self.delete(current, state_of(current))
 
 
 def _version(text):

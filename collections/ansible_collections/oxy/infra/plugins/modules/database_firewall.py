@@ -16,13 +16,6 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   cluster:
     description: Name of the database cluster.
@@ -86,23 +79,23 @@ rules:
 import ipaddress
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanError, DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanError,
+    DigitalOceanModule,
+    ResourceManager,
+    pending,
+)
 
 
 def source_set(rules):
     return sorted(set((r["type"], str(r["value"])) for r in rules))
 
 
-class TrustedSourcesManager:
-    def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
-
+class TrustedSourcesManager(ResourceManager):
     def cluster(self):
         name = self.params["cluster"]
         clusters = self.api.call("databases.list_clusters").get("databases") or []
-        found = self.api.find_one([c for c in clusters if c["name"] == name], "database cluster name %r" % name)
+        found = self.named(clusters, name, "database cluster name")
         if found is None and not self.do.check_mode:
             raise DigitalOceanError("cluster: no database cluster named %r" % name)
         return found
@@ -113,10 +106,10 @@ class TrustedSourcesManager:
         items = self.api.list(operation, key)
         ids = []
         for name in names:
-            found = self.api.find_one([i for i in items if name_of(i) == name], "%s name %r" % (label, name))
+            found = self.named(items, name, "%s name" % label, name_of)
             if found is None:
                 if self.do.check_mode:  # a plan on an account where it is still to be created
-                    ids.append("(%s %s, not created yet)" % (label, name))
+                    ids.append(pending(label, name))
                     continue
                 raise DigitalOceanError("no %s named %r" % (label, name))
             ids.append(str(found["id"]))

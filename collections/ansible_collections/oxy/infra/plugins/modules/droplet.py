@@ -20,13 +20,6 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Hostname of the Droplet.
@@ -113,8 +106,12 @@ private_ipv4:
   type: str
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanModule,
+    ResourceManager,
+    pending,
+)
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
@@ -150,17 +147,17 @@ def address(droplet, kind):
     return None
 
 
-class DropletManager:
+class DropletManager(ResourceManager):
+    result_key = "droplet"
+    delete_operation = "droplets.destroy"
+
     def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
+        super().__init__(do)
         self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
 
     def find(self):
         name = self.params["name"]
-        matches = [d for d in self.api.list("droplets.list", "droplets", name=name) if d["name"] == name]
-        return self.api.find_one(matches, "Droplet name %r" % name)
+        return self.named(self.api.list("droplets.list", "droplets", name=name), name, "Droplet name")
 
     def fetch(self, droplet_id):
         body = self.api.call("droplets.get", droplet_id, missing_ok=True)
@@ -170,12 +167,9 @@ class DropletManager:
         p = self.params
         if p["vpc_uuid"] or not p["vpc"]:
             return p["vpc_uuid"]
-        vpcs = [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == p["vpc"]]
-        vpc = self.api.find_one(vpcs, "VPC name %r" % p["vpc"])
+        vpc = self.vpc(p["vpc"])
         if vpc is None:
-            if self.do.check_mode:
-                return "(vpc %s, not created yet)" % p["vpc"]
-            self.do.fail("vpc: no VPC named %r" % p["vpc"])
+            return pending("vpc", p["vpc"])
         if p["region"] and vpc["region"] != p["region"]:
             self.do.fail("vpc: VPC %r is in %s, not in region %s" % (p["vpc"], vpc["region"], p["region"]))
         return vpc["id"]
@@ -285,11 +279,7 @@ class DropletManager:
         )
 
     def absent(self, current):
-        if current is None:
-            return dict(changed=False, droplet={}, diff=absent_diff(None))
-        if not self.do.check_mode:
-            self.api.call("droplets.destroy", current["id"], missing_ok=True)
-        return dict(changed=True, droplet={}, diff=absent_diff(state_of(current)))
+        return self.delete(current, state_of(current))
 
 
 def _action_done(action, kind):

@@ -17,13 +17,6 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the firewall.
@@ -113,8 +106,13 @@ firewall:
 import ipaddress
 import re
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanError, DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanError,
+    DigitalOceanModule,
+    ResourceManager,
+    pending,
+)
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
@@ -181,26 +179,26 @@ def validate_rule(rule, direction, index):
             raise InvalidRule("%s.%s.addresses: %r is not an IP address or CIDR" % (where, side, addr)) from exc
 
 
-class FirewallManager:
+class FirewallManager(ResourceManager):
+    result_key = "firewall"
+    delete_operation = "firewalls.delete"
+
     def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
+        super().__init__(do)
         self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
         self._droplets = None
 
     def find(self):
         name = self.params["name"]
-        matches = [f for f in self.api.list("firewalls.list", "firewalls") if f["name"] == name]
-        return self.api.find_one(matches, "firewall name %r" % name)
+        return self.named(self.api.list("firewalls.list", "firewalls"), name, "firewall name")
 
     def droplet_id(self, name):
         if self._droplets is None:
             self._droplets = self.api.list("droplets.list", "droplets")
-        found = self.api.find_one([d for d in self._droplets if d["name"] == name], "Droplet name %r" % name)
+        found = self.named(self._droplets, name, "Droplet name")
         if found is None:
             if self.do.check_mode:  # a plan on an account where the Droplet is still to be created
-                return "(droplet %s, not created yet)" % name
+                return pending("droplet", name)
             raise DigitalOceanError("no Droplet named %r" % name)
         return found["id"]
 
@@ -280,11 +278,7 @@ class FirewallManager:
             self.do.fail(str(exc), firewall=firewall)
 
     def absent(self, current):
-        if current is None:
-            return dict(changed=False, firewall={}, diff=absent_diff(None))
-        if not self.do.check_mode:
-            self.api.call("firewalls.delete", current["id"], missing_ok=True)
-        return dict(changed=True, firewall={}, diff=absent_diff(state_of(current)))
+        return self.delete(current, state_of(current))
 
 
 def state_of(firewall):

@@ -16,13 +16,6 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the project.
@@ -99,22 +92,23 @@ assigned:
   elements: str
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanError, DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanError,
+    DigitalOceanModule,
+    ResourceManager,
+    pending,
+)
 
 FIELDS = ("name", "purpose", "description", "environment", "is_default")
 
 
-class ProjectManager:
-    def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
+class ProjectManager(ResourceManager):
+    result_key = "project"
+    delete_operation = "projects.delete"
 
     def find(self):
-        name = self.params["name"]
-        projects = [p for p in self.api.list("projects.list", "projects") if p["name"] == name]
-        return self.api.find_one(projects, "project name %r" % name)
+        return self.named(self.api.list("projects.list", "projects"), self.params["name"], "project name")
 
     def _urns(self, names, kind, finder):
         urns = []
@@ -122,7 +116,7 @@ class ProjectManager:
             found = finder(name)
             if found is None:
                 if self.do.check_mode:  # a plan on an account where it is still to be created
-                    urns.append("do:%s:(%s, not created yet)" % (kind, name))
+                    urns.append("do:%s:%s" % (kind, pending(kind, name)))
                     continue
                 raise DigitalOceanError("%ss: no %s named %r" % (kind, kind, name))
             urns.append(found)
@@ -152,7 +146,7 @@ class ProjectManager:
                 item = item.get(part) or {}
             return item
 
-        found = self.api.find_one([i for i in items if value(i) == name], "%s %r" % (field, name))
+        found = self.named(items, name, field, value)
         return template % found["id"] if found else None
 
     def run(self):
@@ -199,7 +193,7 @@ class ProjectManager:
 
     def absent(self, current):
         if current is None:
-            return dict(changed=False, project={}, assigned=[], diff=absent_diff(None))
+            return dict(self.delete(None, None), assigned=[])
         if current.get("is_default"):
             self.do.fail("project %r is the default project and cannot be deleted" % current["name"])
         held = self.api.list("projects.list_resources", "resources", current["id"])
@@ -208,11 +202,8 @@ class ProjectManager:
                 "project %r still holds %d resources (%s); move or delete them first"
                 % (current["name"], len(held), ", ".join(r["urn"] for r in held[:5]))
             )
-        if not self.do.check_mode:
-            self.api.call(
-                "projects.delete", current["id"], headers={"Content-Type": "application/json"}, missing_ok=True
-            )
-        return dict(changed=True, project={}, assigned=[], diff=absent_diff(dict((k, current.get(k)) for k in FIELDS)))
+        before = dict((k, current.get(k)) for k in FIELDS)
+        return dict(self.delete(current, before, headers={"Content-Type": "application/json"}), assigned=[])
 
 
 def main():

@@ -14,13 +14,6 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the VPC.
@@ -73,22 +66,18 @@ vpc:
 
 import ipaddress
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, absent_diff, project
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, project
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
 
 MANAGED = ("name", "region", "description", "ip_range", "default")
 
 
-class VpcManager:
-    def __init__(self, do):
-        self.do = do
-        self.api = do.api
-        self.params = do.params
+class VpcManager(ResourceManager):
+    result_key = "vpc"
+    delete_operation = "vpcs.delete"
 
     def find(self):
-        name = self.params["name"]
-        vpcs = [v for v in self.api.list("vpcs.list", "vpcs") if v["name"] == name]
-        return self.api.find_one(vpcs, "VPC name %r" % name)
+        return self.named(self.api.list("vpcs.list", "vpcs"), self.params["name"], "VPC name")
 
     def validate(self, current):
         p = self.params
@@ -148,11 +137,7 @@ class VpcManager:
         return dict(changed=change.changed, vpc=vpc, diff=change.diff())
 
     def absent(self, current):
-        if current is None:
-            return dict(changed=False, vpc={}, diff=absent_diff(None))
-        if not self.do.check_mode:
-            self.api.call("vpcs.delete", current["id"], missing_ok=True)
-        return dict(changed=True, vpc={}, diff=absent_diff(project(current, MANAGED)))
+        return self.delete(current, project(current, MANAGED))
 
 
 def main():
