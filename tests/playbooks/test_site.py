@@ -67,6 +67,21 @@ def assert_seed_environment(do):
         rules = {(r["type"], r["value"]) for r in do.databases.list_firewall_rules(cluster["id"])["rules"]}
         assert rules == trusted, cluster["name"]
 
+    mongo = clusters["db-oxy"]
+    databases = {"oxy-prod", "mention-production", "homiio-production", "alia-production", "allo-production"}
+    assert {d["name"] for d in do.databases.list(mongo["id"])["dbs"]} == databases | {"admin"}
+    users = {u["name"]: u for u in do.databases.list_users(mongo["id"])["users"]}
+    assert sorted(users) == ["alia", "allo", "doadmin", "homiio", "mention", "oxy"]
+    assert users["mention"]["settings"]["mongo_user_settings"] == {
+        "databases": ["mention-production"],
+        "role": "readWrite",
+    }
+    assert users["oxy"]["settings"]["mongo_user_settings"]["databases"] == ["oxy-prod"]
+    valkey = clusters["db-valkey-ams3-04785"]
+    assert do.databases.get_eviction_policy(valkey["id"])["eviction_policy"] == "volatile_lru"
+    db_name = {a["spec"]["name"]: {e["key"]: e["value"] for e in a["spec"]["envs"]}["DB_NAME"] for a in apps.values()}
+    assert db_name["oxy-api"] == "oxy-prod" and db_name["allo-app"] == "allo-production"
+
     project = next(p for p in do.projects.list()["projects"] if p["name"] == "Oxy")
     urns = {r["urn"] for r in do.projects.list_resources(project["id"])["resources"]}
     assert urns == (
@@ -86,9 +101,12 @@ def test_site_plans_converges_and_then_changes_nothing(sandbox, do):
 
     rc, out, stats = run_site(sandbox)
     assert rc == 0, out
-    # vpc, droplet, clusters, apps, cloud firewall, trusted sources, project
-    assert stats["changed"] == 7, out
+    # vpc, droplet, clusters, apps, databases, users, valkey settings, cloud firewall, trusted sources, project
+    assert stats["changed"] == 10, out
     assert_seed_environment(do)
+    secrets = sandbox.control("GET", "secrets")["secrets"]
+    assert len(secrets) == 7  # two admin passwords, five app users
+    assert not [s for s in secrets if s in out], "a password reached the playbook's output"
 
     mark = sandbox.log()[-1]["seq"]
     rc, out, stats = run_site(sandbox)

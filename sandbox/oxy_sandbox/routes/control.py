@@ -56,6 +56,16 @@ async def requests_summary(since: int = 0, sb: Sandbox = Depends(sandbox)) -> di
     return sb.log.summary(since)
 
 
+@router.get("/secrets")
+async def secrets(sb: Sandbox = Depends(sandbox)) -> dict:
+    """Every password the sandbox has issued, so tests can prove none of them reaches output."""
+    found = []
+    for db in sb.store.all("databases"):
+        found.append(db["_admin_password"])
+        found += [u["password"] for u in db["_users"].values()]
+    return {"secrets": sorted(set(found))}
+
+
 @router.post("/reset")
 async def reset(sb: Sandbox = Depends(sandbox)) -> dict:
     """Forget every resource, fault, rate-limit window and logged request; settings stay."""

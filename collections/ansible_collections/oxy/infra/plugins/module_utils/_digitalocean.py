@@ -296,6 +296,24 @@ class ResourceManager:
             self.do.fail("vpc: no VPC named %r" % name)
         return vpc
 
+    def cluster(self, name, engines=None):
+        """The database cluster called ``name``; with ``engines``, it must run one of them.
+
+        Missing, it is an error, except in check mode (None: a plan where it is still to be created).
+        """
+        clusters = self.api.call("databases.list_clusters").get("databases") or []
+        found = self.named(clusters, name, "database cluster name")
+        if found is None:
+            if self.do.check_mode:
+                return None
+            raise DigitalOceanError("cluster: no database cluster named %r" % name)
+        if engines and found["engine"] not in engines:
+            self.do.fail(
+                "cluster: %r runs %s; this module manages %s clusters only"
+                % (name, found["engine"], ", ".join(engines))
+            )
+        return found
+
     def delete(self, current, before, **kwargs):
         """``state: absent``: delete ``current`` if there is one; ``before`` is its managed state."""
         if current is None:

@@ -92,14 +92,6 @@ def source_set(rules):
 
 
 class TrustedSourcesManager(ResourceManager):
-    def cluster(self):
-        name = self.params["cluster"]
-        clusters = self.api.call("databases.list_clusters").get("databases") or []
-        found = self.named(clusters, name, "database cluster name")
-        if found is None and not self.do.check_mode:
-            raise DigitalOceanError("cluster: no database cluster named %r" % name)
-        return found
-
     def by_name(self, names, operation, key, label, name_of):
         if not names:
             return []
@@ -140,7 +132,7 @@ class TrustedSourcesManager(ResourceManager):
 
     def run(self):
         want = self.desired()
-        cluster = self.cluster()
+        cluster = self.cluster(self.params["cluster"])
         if cluster is None:  # check mode, cluster still to be created
             current = []
         else:

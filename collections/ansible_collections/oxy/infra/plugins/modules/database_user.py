@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: database_user
+short_description: Manage users of a DigitalOcean managed database, with MongoDB user settings
+version_added: 0.1.0
+description:
+  - Create, update or delete a user of a managed database cluster, identified by O(cluster) and O(name).
+  - For MongoDB, O(mongo_user_settings) limits the user to some databases with one role; it is updated in place.
+  - DigitalOcean shows a password only when the user is created or its password reset, so the module returns
+    RV(password) only then. Register the result with C(no_log) and store the password where it is needed.
+  - Valkey and Redis clusters have no users; such a cluster is refused before any change.
+extends_documentation_fragment:
+  - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
+options:
+  cluster:
+    description: Name of the database cluster.
+    type: str
+    required: true
+  name:
+    description: Name of the user.
+    type: str
+    required: true
+  mongo_user_settings:
+    description: What a MongoDB user may do. Only for MongoDB clusters.
+    type: dict
+    suboptions:
+      databases:
+        description: The databases the role applies to; V(admin) means every database.
+        type: list
+        elements: str
+        required: true
+      role:
+        description: The role on those databases.
+        type: str
+        choices: [readOnly, readWrite, dbAdmin]
+        required: true
+  rotate_password:
+    description: Reset the user's password on this run (the result then carries the new one).
+    type: bool
+    default: false
+  state:
+    description: Whether the user should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+author:
+  - Oxy infrastructure team (@oxyhq)
+"""
+
+EXAMPLES = r"""
+- name: The mention app's own MongoDB user, limited to its database
+  oxy.infra.database_user:
+    cluster: db-oxy
+    name: mention
+    mongo_user_settings:
+      databases: [mention-production]
+      role: readWrite
+  register: mention_user
+  no_log: true
+"""
+
+RETURN = r"""
+user:
+  description: The user without its password; empty when absent.
+  returned: always
+  type: dict
+password:
+  description: The user's password, when this run created the user or reset its password.
+  returned: when created or rotated
+  type: str
+"""
+
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+
+USER_ENGINES = ("mongodb", "pg", "mysql", "kafka", "opensearch")
+
+
+def state_of(user):
+    if not user:
+        return {}
+    mongo = ((user.get("settings") or {}).get("mongo_user_settings")) or None
+    if mongo:
+        mongo = dict(databases=normalize_set(mongo.get("databases")), role=mongo.get("role"))
+    return dict(name=user["name"], role=user.get("role"), mongo_user_settings=mongo)
+
+
+class UserManager(ResourceManager):
+    result_key = "user"
+
+    def run(self):
+        p = self.params
+        cluster = self.cluster(p["cluster"], USER_ENGINES)
+        if p["mongo_user_settings"] and cluster and cluster["engine"] != "mongodb":
+            self.do.fail("mongo_user_settings: cluster %r runs %s, not mongodb" % (p["cluster"], cluster["engine"]))
+        current = None
+        if cluster:
+            body = self.api.call("databases.get_user", cluster["id"], p["name"], missing_ok=True)
+            current = body["user"] if body else None
+        if current and current.get("role") == "primary" and (p["state"] == "absent" or p["mongo_user_settings"]):
+            self.do.fail("user %r is the cluster's primary user; it cannot be changed or removed" % p["name"])
+        if p["state"] == "absent":
+            if current is None:
+                return dict(changed=False, user={}, diff=dict(before={}, after={}))
+            if not self.do.check_mode:
+                self.api.call("databases.delete_user", cluster["id"], p["name"], missing_ok=True)
+            return dict(changed=True, user={}, diff=dict(before=state_of(current), after={}))
+        return self.present(cluster, current)
+
+    def present(self, cluster, current):
+        p = self.params
+        change = Change(state_of(current))
+        change.set("name", p["name"])
+        if p["mongo_user_settings"]:
+            settings = p["mongo_user_settings"]
+            change.set(
+                "mongo_user_settings", dict(databases=normalize_set(settings["databases"]), role=settings["role"])
+            )
+        if current is None:
+            change.set("role", "normal")
+        rotate = bool(p["rotate_password"] and current)
+        changed = change.changed or rotate
+        result = dict(changed=changed, user=current or change.after, diff=change.diff())
+        if self.do.check_mode or not changed:
+            return result
+        settings = {"mongo_user_settings": change.after["mongo_user_settings"]} if p["mongo_user_settings"] else None
+        if current is None:
+            body = dict(name=p["name"])
+            if settings:
+                body["settings"] = settings
+            created = self.api.create(
+                lambda: self.api.call("databases.add_user", cluster["id"], body)["user"],
+                lambda: (self.api.call("databases.get_user", cluster["id"], p["name"], missing_ok=True) or {}).get(
+                    "user"
+                ),
+            )
+            result["password"] = created.get("password")
+            user = created
+        else:
+            user = current
+            if change.changed:
+                user = self.api.call("databases.update_user", cluster["id"], p["name"], {"settings": settings or {}})[
+                    "user"
+                ]
+            if rotate:
+                user = self.api.call("databases.reset_auth", cluster["id"], p["name"], {})["user"]
+                result["password"] = user.get("password")
+        if result.get("password") is None:
+            result.pop("password", None)  # adopted after an ambiguous create: DigitalOcean will not show it again
+            self.do.module.warn("user %r exists but its password was not returned; rotate it to get one" % p["name"])
+        result["user"] = dict((k, v) for k, v in user.items() if k != "password")
+        return result
+
+
+def main():
+    do = DigitalOceanModule(
+        dict(
+            cluster=dict(type="str", required=True),
+            name=dict(type="str", required=True),
+            mongo_user_settings=dict(
+                type="dict",
+                options=dict(
+                    databases=dict(type="list", elements="str", required=True),
+                    role=dict(type="str", required=True, choices=["readOnly", "readWrite", "dbAdmin"]),
+                ),
+            ),
+            rotate_password=dict(type="bool", default=False, no_log=False),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    do.run(UserManager)
+
+
+if __name__ == "__main__":
+    main()
