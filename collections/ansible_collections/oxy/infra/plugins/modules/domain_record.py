@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: domain_record
+short_description: Manage records of a DigitalOcean DNS domain
+version_added: 0.1.0
+description:
+  - Create, update or delete one DNS record.
+  - By default a record is identified by its O(type) and O(name), and its data, TTL and other fields are updated
+    in place; several records with that type and name are an error. For records that come in sets (MX, TXT, NS,
+    several A records) use O(match=data), which adds O(data) to the identity.
+extends_documentation_fragment:
+  - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.ATTRIBUTES
+options:
+  domain:
+    description: The domain the record belongs to.
+    type: str
+    required: true
+  type:
+    description: Record type.
+    type: str
+    required: true
+    choices: [A, AAAA, CAA, CNAME, MX, NS, SRV, TXT]
+  name:
+    description: Host name relative to the domain (V(api)), V(@) for the apex, or the full name.
+    type: str
+    default: "@"
+  data:
+    description: The record's value (an address, a host name ending in a dot, text). Required when present.
+    type: str
+  ttl:
+    description: Time to live in seconds.
+    type: int
+    default: 1800
+  priority:
+    description: Priority (MX, SRV).
+    type: int
+  port:
+    description: Port (SRV).
+    type: int
+  weight:
+    description: Weight (SRV).
+    type: int
+  flags:
+    description: Flags (CAA).
+    type: int
+  tag:
+    description: Tag (CAA).
+    type: str
+    choices: [issue, issuewild, iodef]
+  match:
+    description: What identifies the record besides its type and name.
+    type: str
+    choices: [name, data]
+    default: name
+  state:
+    description: Whether the record should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+author:
+  - Oxy infrastructure team (@oxyhq)
+"""
+
+EXAMPLES = r"""
+- name: api.oxy.so points at the API droplet
+  oxy.infra.domain_record:
+    domain: oxy.so
+    type: A
+    name: api
+    data: "{{ droplet.public_ipv4 }}"
+    ttl: 300
+
+- name: Mail for oxy.so
+  oxy.infra.domain_record:
+    domain: oxy.so
+    type: MX
+    data: mail.oxy.so.
+    priority: 10
+    match: data
+"""
+
+RETURN = r"""
+record:
+  description: The record as the API returns it; empty when absent.
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+
+FIELDS = ("type", "name", "data", "ttl", "priority", "port", "weight", "flags", "tag")
+REQUIRED = {"MX": ("priority",), "SRV": ("priority", "port", "weight"), "CAA": ("flags", "tag")}
+
+
+class RecordManager(ResourceManager):
+    result_key = "record"
+
+    def relative(self, name, domain):
+        name = name.rstrip(".").lower()
+        if name in ("", "@", domain):
+            return "@"
+        return name[: -len(domain) - 1] if name.endswith("." + domain) else name
+
+    def run(self):
+        p = self.params
+        domain = p["domain"].lower().rstrip(".")
+        name = self.relative(p["name"], domain)
+        if p["state"] == "present":
+            if not p["data"]:
+                self.do.fail("data is required for a present %s record" % p["type"])
+            missing = [f for f in REQUIRED.get(p["type"], ()) if p[f] is None]
+            if missing:
+                self.do.fail("%s required for %s records" % (" and ".join(missing), p["type"]))
+        if p["match"] == "data" and not p["data"]:
+            self.do.fail("data is required with match=data")
+        if self.api.call("domains.get", domain, missing_ok=True) is None and not self.do.check_mode:
+            self.do.fail("domain: %s is not a domain of this account" % domain)
+        fqdn = domain if name == "@" else "%s.%s" % (name, domain)
+        records = []
+        if not self.do.check_mode or self.api.call("domains.get", domain, missing_ok=True):
+            records = self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=p["type"])
+        if p["match"] == "data":
+            records = [r for r in records if (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")]
+        current = self.api.find_one(records, "%s record %s" % (p["type"], fqdn))
+        before = dict((k, current.get(k)) for k in FIELDS) if current else {}
+        if p["state"] == "absent":
+            if current and not self.do.check_mode:
+                self.api.call("domains.delete_record", domain, current["id"], missing_ok=True)
+            return dict(changed=bool(current), record={}, diff=dict(before=before, after={}))
+        change = Change(before)
+        change.update(dict(type=p["type"], name=name, data=p["data"], ttl=p["ttl"]))
+        change.update(dict((k, p[k]) for k in ("priority", "port", "weight", "flags", "tag") if p[k] is not None))
+        record = current or change.after
+        if change.changed and not self.do.check_mode:
+            body = dict((k, v) for k, v in change.after.items() if v is not None)
+            if current:
+                record = self.api.call("domains.patch_record", domain, current["id"], body)["domain_record"]
+            else:
+                record = self.api.create(
+                    lambda: self.api.call("domains.create_record", domain, body)["domain_record"],
+                    lambda: self.api.find_one(
+                        [
+                            r
+                            for r in self.api.list(
+                                "domains.list_records", "domain_records", domain, name=fqdn, type=p["type"]
+                            )
+                            if p["match"] == "name" or (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")
+                        ],
+                        "%s record %s" % (p["type"], fqdn),
+                    ),
+                )
+        return dict(changed=change.changed, record=record, diff=change.diff())
+
+
+def main():
+    do = DigitalOceanModule(
+        dict(
+            domain=dict(type="str", required=True),
+            type=dict(type="str", required=True, choices=["A", "AAAA", "CAA", "CNAME", "MX", "NS", "SRV", "TXT"]),
+            name=dict(type="str", default="@"),
+            data=dict(type="str"),
+            ttl=dict(type="int", default=1800),
+            priority=dict(type="int"),
+            port=dict(type="int"),
+            weight=dict(type="int"),
+            flags=dict(type="int"),
+            tag=dict(type="str", choices=["issue", "issuewild", "iodef"]),
+            match=dict(type="str", default="name", choices=["name", "data"]),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    do.run(RecordManager)
+
+
+if __name__ == "__main__":
+    main()
