@@ -10,6 +10,7 @@ end, lookups by name, and creates that are never blindly replayed.
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 
@@ -263,6 +264,24 @@ def _page_of(url):
         return int(values[0]) if values else None
     except ValueError:
         return None
+
+
+def redact(cluster):
+    """The cluster without its passwords (connection blocks, URIs and users)."""
+    if not cluster:
+        return cluster
+    out = dict(cluster)
+    for key in ("connection", "private_connection", "standby_connection", "standby_private_connection"):
+        if out.get(key):
+            conn = dict(out[key])
+            if conn.get("password"):
+                conn["password"] = "********"
+            if conn.get("uri"):
+                conn["uri"] = re.sub(r"(://[^:/@]+:)[^@]+@", r"\1********@", conn["uri"])
+            out[key] = conn
+    if out.get("users"):
+        out["users"] = [dict((k, v) for k, v in u.items() if k != "password") for u in out["users"]]
+    return out
 
 
 def pending(kind, name):

@@ -90,6 +90,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     DigitalOceanModule,
     ResourceManager,
     pending,
+    redact,
 )
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
@@ -100,24 +101,6 @@ from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
 
 DEFAULT_WAIT = 1800
 MANAGED = ("name", "engine", "version", "size", "num_nodes", "region", "private_network_uuid", "tags")
-
-
-def redact(cluster):
-    """The cluster without its passwords (connection blocks, URIs and users)."""
-    if not cluster:
-        return cluster
-    out = dict(cluster)
-    for key in ("connection", "private_connection", "standby_connection", "standby_private_connection"):
-        if out.get(key):
-            conn = dict(out[key])
-            if conn.get("password"):
-                conn["password"] = "********"
-            if conn.get("uri"):
-                conn["uri"] = re.sub(r"(://[^:/@]+:)[^@]+@", r"\1********@", conn["uri"])
-            out[key] = conn
-    if out.get("users"):
-        out["users"] = [dict((k, v) for k, v in u.items() if k != "password") for u in out["users"]]
-    return out
 
 
 def state_of(cluster):
