@@ -58,6 +58,26 @@ attributes:
     support: full
 """
 
+    INFO = r"""
+attributes:
+  check_mode:
+    description: Reads only; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Changes nothing, so there is no diff.
+    support: none
+  idempotent:
+    description: Reads only.
+    support: full
+options:
+  name:
+    description: Only the one with this name.
+    type: str
+  tag:
+    description: Only those carrying this tag.
+    type: str
+"""
+
     WAIT = r"""
 options:
   wait:

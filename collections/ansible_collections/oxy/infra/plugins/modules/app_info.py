@@ -14,23 +14,7 @@ description:
   - Apps carry no tags; O(tag) matches none.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is no diff.
-    support: none
-  idempotent:
-    description: Reads only.
-    support: full
-options:
-  name:
-    description: Only the one with this name.
-    type: str
-  tag:
-    description: Only those carrying this tag.
-    type: str
+  - oxy.infra.digitalocean.INFO
 author:
   - Oxy infrastructure team (@oxyhq)
 """

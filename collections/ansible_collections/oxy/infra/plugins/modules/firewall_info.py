@@ -12,23 +12,7 @@ description:
   - Lists the account's cloud firewalls, every page of them, optionally only one by name or those with a tag.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is no diff.
-    support: none
-  idempotent:
-    description: Reads only.
-    support: full
-options:
-  name:
-    description: Only the one with this name.
-    type: str
-  tag:
-    description: Only those carrying this tag.
-    type: str
+  - oxy.infra.digitalocean.INFO
 author:
   - Oxy infrastructure team (@oxyhq)
 """
