@@ -97,6 +97,12 @@ def test_trusted_sources(run_module, do):
         rules=[{"type": "app", "value": a["id"]} for a in apps],
     )
     assert by_id["changed"] is False
+    do.databases.update_firewall_rules(db["id"], {"rules": [{"type": "ip_addr", "value": "0.0.0.0/0"}]})
+    drift = run_module("database_firewall", check=True, **args)
+    assert drift["changed"] is True and drift.writes == []
+    assert drift["diff"]["before"]["rules"] == ["ip_addr:0.0.0.0/0"]
+    assert len(drift["diff"]["after"]["rules"]) == 3
+    assert run_module("database_firewall", **args)["changed"] is True
     fewer = run_module("database_firewall", cluster="db-oxy", droplets=["oxy-api-backend"])
     assert fewer["changed"] is True
     assert fewer["diff"]["after"]["rules"] == [f"droplet:{droplet['id']}"]

@@ -22,6 +22,11 @@ def test_domain_and_records(run_module, do):
     assert moved["diff"]["before"]["data"] == "198.51.100.20"
     assert do.domains.get_record("oxy.so", created["record"]["id"])["domain_record"]["data"] == "198.51.100.21"
 
+    do.domains.patch_record("oxy.so", created["record"]["id"], {"type": "A", "ttl": 60})
+    drift = run_module("domain_record", check=True, **{**api, "data": "198.51.100.21"})
+    assert drift["changed"] is True and drift.writes == []
+    assert (drift["diff"]["before"]["ttl"], drift["diff"]["after"]["ttl"]) == (60, 300)
+
     for host in ("mx1.oxy.so.", "mx2.oxy.so."):
         run_module("domain_record", domain="oxy.so", type="MX", data=host, priority=10, match="data")
     assert len(do.domains.list_records("oxy.so", type="MX")["domain_records"]) == 2
