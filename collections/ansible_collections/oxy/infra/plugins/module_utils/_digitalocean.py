@@ -16,6 +16,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible_collections.oxy.infra.plugins.module_utils._diff import absent_diff
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import waiter_for
 
 try:
     import pydo
@@ -292,16 +293,20 @@ def pending(kind, name):
 class ResourceManager:
     """Base of every module's manager: read current, compute the change once, apply it.
 
-    Subclasses name ``result_key`` (the result's resource key) and ``delete_operation``.
+    Subclasses name ``result_key`` (the result's resource key) and ``delete_operation``; those
+    that wait set ``default_wait`` (seconds) and get ``self.waiter``.
     """
 
     result_key = None
     delete_operation = None
+    default_wait = None
 
     def __init__(self, do):
         self.do = do
         self.api = do.api
         self.params = do.params
+        if self.default_wait:
+            self.waiter = waiter_for(self.params, do.check_mode, self.default_wait)
 
     def named(self, items, name, describe, name_of=None):
         """The one item called ``name``; None when there is none, an error when there are several."""

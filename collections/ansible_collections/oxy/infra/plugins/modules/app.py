@@ -109,7 +109,6 @@ from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
     deployment_done,
-    waiter_for,
 )
 
 DEFAULT_WAIT = 900
@@ -193,10 +192,7 @@ def without_secret_values(spec):
 class AppManager(ResourceManager):
     result_key = "app"
     delete_operation = "apps.delete"
-
-    def __init__(self, do):
-        super().__init__(do)
-        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
+    default_wait = DEFAULT_WAIT
 
     def find(self):
         name = self.params["name"]

@@ -96,7 +96,6 @@ from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
     database_online,
-    waiter_for,
 )
 
 DEFAULT_WAIT = 1800
@@ -114,10 +113,7 @@ def state_of(cluster):
 class ClusterManager(ResourceManager):
     result_key = "database"
     delete_operation = "databases.destroy_cluster"
-
-    def __init__(self, do):
-        super().__init__(do)
-        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
+    default_wait = DEFAULT_WAIT
 
     def find(self):
         p = self.params

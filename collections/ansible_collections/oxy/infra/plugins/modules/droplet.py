@@ -116,7 +116,6 @@ from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
     droplet_active,
-    waiter_for,
 )
 
 DEFAULT_WAIT = 300
@@ -150,10 +149,7 @@ def address(droplet, kind):
 class DropletManager(ResourceManager):
     result_key = "droplet"
     delete_operation = "droplets.destroy"
-
-    def __init__(self, do):
-        super().__init__(do)
-        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
+    default_wait = DEFAULT_WAIT
 
     def find(self):
         name = self.params["name"]

@@ -117,7 +117,6 @@ from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
     WaitFailed,
     WaitTimeout,
     firewall_settled,
-    waiter_for,
 )
 
 DEFAULT_WAIT = 120
@@ -182,11 +181,8 @@ def validate_rule(rule, direction, index):
 class FirewallManager(ResourceManager):
     result_key = "firewall"
     delete_operation = "firewalls.delete"
-
-    def __init__(self, do):
-        super().__init__(do)
-        self.waiter = waiter_for(self.params, do.check_mode, DEFAULT_WAIT)
-        self._droplets = None
+    default_wait = DEFAULT_WAIT
+    _droplets = None  # the account's Droplets, listed once when a name needs resolving
 
     def find(self):
         name = self.params["name"]
