@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from . import routes
-from .core import ERROR_IDS, APIError, Sandbox
+from .core import ERROR_IDS, APIError, Sandbox, Settings
 from .store import Store
 
 # DigitalOcean answers body errors on these operations with 400 rather than 422 (they declare 400).
@@ -119,8 +119,6 @@ async def _with_faults(sb: Sandbox, request: Request, call_next) -> tuple[Respon
 
 def build(state: str | None = None, **settings) -> FastAPI:
     """A ready app over a store at ``state`` (a SQLite path, or memory when None)."""
-    from .core import Settings
-
     sandbox = Sandbox(Store(state), Settings(**settings))
     routes.seed(sandbox)
     return create_app(sandbox)

@@ -63,18 +63,19 @@ def start(
         *(["--reset"] if reset else []),
         *(extra or []),
     ]
-    out = open(log or state_dir / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    log = log or state_dir / "sandbox.log"
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists():
             info = json.loads(ready.read_text())
             return Running(info["url"], info["ca"], proc.pid, state_dir)
         if proc.poll() is not None:
-            raise RuntimeError(f"sandbox exited with {proc.returncode}; see {out.name}")
+            raise RuntimeError(f"sandbox exited with {proc.returncode}; see {log}")
         time.sleep(0.05)
     proc.kill()
-    raise TimeoutError(f"sandbox did not start within {timeout}s; see {out.name}")
+    raise TimeoutError(f"sandbox did not start within {timeout}s; see {log}")
 
 
 def find(state_dir: Path) -> Running | None:

@@ -50,6 +50,6 @@ def problems(api: OpenAPI, response) -> list[str]:
 def quirks_hit(api: OpenAPI, response) -> list[str]:
     try:
         api.validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - as in problems(): every validation error is a finding
         return [name for m in _messages(exc) for name, q in KNOWN_SPEC_QUIRKS.items() if q(m)]
     return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ SSH_CIDRS = ["203.0.113.7/32", "198.51.100.0/28"]
 def run_site(sandbox, *extra: str) -> tuple[int, str, dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
     env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env["PATH"] = f"{Path(os.sys.executable).parent}:{env.get('PATH', '')}"
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     proc = subprocess.run(
         ["ansible-playbook", "-i", "inventory/sandbox", "site.yml", *extra],
         cwd=ROOT,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 import traceback
+from urllib.parse import parse_qs, urlparse
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible_collections.oxy.infra.plugins.module_utils._diff import absent_diff
@@ -258,8 +259,6 @@ class DigitalOceanAPI:
 
 
 def _page_of(url):
-    from urllib.parse import parse_qs, urlparse
-
     values = parse_qs(urlparse(url).query).get("page")
     try:
         return int(values[0]) if values else None
