@@ -85,7 +85,7 @@ database:
 
 import re
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     DigitalOceanModule,
     ResourceManager,
@@ -166,7 +166,7 @@ class ClusterManager(ResourceManager):
             return self.absent(current)
         self.validate(current)
         p = self.params
-        want = dict((k, p[k]) for k in ("name", "engine", "version", "size", "num_nodes", "region") if p[k] is not None)
+        want = desired_from(p, ("name", "engine", "version", "size", "num_nodes", "region"))
         vpc = self.resolve_vpc()
         if vpc:
             want["private_network_uuid"] = vpc

@@ -92,7 +92,7 @@ record:
   type: dict
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
 
 FIELDS = ("type", "name", "data", "ttl", "priority", "port", "weight", "flags", "tag")
@@ -136,7 +136,7 @@ class RecordManager(ResourceManager):
             return dict(changed=bool(current), record={}, diff=dict(before=before, after={}))
         change = Change(before)
         change.update(dict(type=p["type"], name=name, data=p["data"], ttl=p["ttl"]))
-        change.update(dict((k, p[k]) for k in ("priority", "port", "weight", "flags", "tag") if p[k] is not None))
+        change.update(desired_from(p, ("priority", "port", "weight", "flags", "tag")))
         record = current or change.after
         if change.changed and not self.do.check_mode:
             body = dict((k, v) for k, v in change.after.items() if v is not None)

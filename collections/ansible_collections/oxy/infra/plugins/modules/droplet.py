@@ -106,7 +106,7 @@ private_ipv4:
   type: str
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     DigitalOceanModule,
     ResourceManager,
@@ -172,9 +172,7 @@ class DropletManager(ResourceManager):
 
     def desired(self, vpc_uuid):
         p = self.params
-        want = dict(
-            (k, p[k]) for k in ("name", "region", "size", "image", "monitoring", "ipv6", "backups") if p[k] is not None
-        )
+        want = desired_from(p, ("name", "region", "size", "image", "monitoring", "ipv6", "backups"))
         if p["tags"] is not None:
             want["tags"] = normalize_set(p["tags"])
         if vpc_uuid:

@@ -92,7 +92,7 @@ assigned:
   elements: str
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     DigitalOceanError,
     DigitalOceanModule,
@@ -166,7 +166,7 @@ class ProjectManager(ResourceManager):
         if current:
             before["resources"] = sorted(assigned_now & set(urns))
         change = Change(before)
-        change.update(dict((k, p[k]) for k in FIELDS if p[k] is not None))
+        change.update(desired_from(p, FIELDS))
         change.set("resources", urns)
         missing = [u for u in urns if u not in assigned_now]
         project = current or dict(change.after)

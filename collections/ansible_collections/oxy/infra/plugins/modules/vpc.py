@@ -66,7 +66,7 @@ vpc:
 
 import ipaddress
 
-from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, project
+from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, project
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
 
 MANAGED = ("name", "region", "description", "ip_range", "default")
@@ -113,7 +113,7 @@ class VpcManager(ResourceManager):
     def present(self, current):
         p = self.params
         change = Change(project(current, MANAGED))
-        desired = dict((k, p[k]) for k in ("description", "default") if p[k] is not None)
+        desired = desired_from(p, ("description", "default"))
         if current is None:
             change.update(dict(name=p["name"], region=p["region"], ip_range=p["ip_range"], **desired))
             vpc = change.after
