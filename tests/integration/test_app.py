@@ -47,9 +47,9 @@ def test_app_full_cycle(run_module, do, sandbox):
     drift = run_module("app", check=True, **{**args, "spec": new_tag, "secret_envs": {"MONGODB_URI": SECRET + "2"}})
     assert drift["changed"] is True and drift.writes == []
 
-    gone = run_module("app", name="mention-production", state="absent")
+    gone = run_module("app", name="mention-production", state="absent", allow_delete=True)
     assert gone.writes == [("DELETE", "/v2/apps/{app_id}")]
-    assert run_module("app", name="mention-production", state="absent")["changed"] is False
+    assert run_module("app", name="mention-production", state="absent", allow_delete=True)["changed"] is False
 
 
 def test_failed_deployment_fails_the_task_with_the_step(run_module, sandbox):

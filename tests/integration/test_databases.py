@@ -43,9 +43,12 @@ def test_cluster_full_cycle(run_module, do, sandbox):
     drift = run_module("database_cluster", check=True, **MONGO)
     assert drift["changed"] is True and drift["diff"]["before"]["num_nodes"] == 3 and drift.writes == []
 
-    gone = run_module("database_cluster", name="db-oxy", engine="mongodb", state="absent")
+    gone = run_module("database_cluster", name="db-oxy", engine="mongodb", state="absent", allow_delete=True)
     assert gone.writes == [("DELETE", "/v2/databases/{uuid}")]
-    assert run_module("database_cluster", name="db-oxy", engine="mongodb", state="absent")["changed"] is False
+    assert (
+        run_module("database_cluster", name="db-oxy", engine="mongodb", state="absent", allow_delete=True)["changed"]
+        is False
+    )
 
 
 def test_cluster_bad_input_fails_before_writes(run_module):

@@ -40,8 +40,10 @@ def test_domain_and_records(run_module, do):
     gone = run_module("domain_record", domain="oxy.so", type="A", name="api", state="absent")
     assert gone.writes == [("DELETE", "/v2/domains/{name}/records/{record_id}")]
     assert run_module("domain_record", domain="oxy.so", type="A", name="api", state="absent")["changed"] is False
-    assert run_module("domain", name="oxy.so", state="absent").writes == [("DELETE", "/v2/domains/{name}")]
-    assert run_module("domain", name="oxy.so", state="absent")["changed"] is False
+    assert run_module("domain", name="oxy.so", state="absent", allow_delete=True).writes == [
+        ("DELETE", "/v2/domains/{name}")
+    ]
+    assert run_module("domain", name="oxy.so", state="absent", allow_delete=True)["changed"] is False
 
 
 def test_ssh_keys(run_module, do):

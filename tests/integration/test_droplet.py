@@ -49,9 +49,9 @@ def test_droplet_full_cycle(run_module, do, sandbox):
     assert drift["changed"] is True and drift.writes == []
     assert drift["diff"]["before"]["tags"] == ["backend", "manual", "oxy"]
 
-    gone = run_module("droplet", name="oxy-api-backend", state="absent")
+    gone = run_module("droplet", name="oxy-api-backend", state="absent", allow_delete=True)
     assert gone["changed"] is True and gone.writes == [("DELETE", "/v2/droplets/{droplet_id}")]
-    assert run_module("droplet", name="oxy-api-backend", state="absent")["changed"] is False
+    assert run_module("droplet", name="oxy-api-backend", state="absent", allow_delete=True)["changed"] is False
 
 
 def test_rerun_waits_for_a_droplet_still_being_created(run_module, do, sandbox):

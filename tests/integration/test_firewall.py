@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 SEED_RULES = [
     {"protocol": "tcp", "ports": "22", "sources": {"addresses": ["203.0.113.7/32"]}},
@@ -72,3 +74,15 @@ def test_firewall_bad_input_fails_before_writes(run_module):
         failed = run_module("firewall", name="fw", expect_fail=True, **extra)
         assert fragment in failed["msg"], failed["msg"]
         assert failed.writes == []
+
+
+def test_unknown_tag_is_refused_once_and_fast(run_module, sandbox):
+    """The sandbox answers 400 (which pydo returns as a body): a refusal, so the POST is never sent again."""
+    rules = [{"protocol": "tcp", "ports": "443", "sources": {"tags": ["ghost"]}}]
+    started = time.monotonic()
+    failed = run_module("firewall", name="fw", inbound_rules=rules, expect_fail=True)
+    elapsed = time.monotonic() - started
+    assert failed["status"] == 400 and failed["error_id"] == "bad_request", failed
+    assert "ghost" in failed["msg"] and "(HTTP 400)" in failed["msg"]
+    assert failed.writes == [("POST", "/v2/firewalls")]
+    assert elapsed < 10, elapsed

@@ -42,11 +42,11 @@ def test_vpc_full_cycle(run_module, do):
     assert drift.writes == []
 
     spare = run_module("vpc", name="spare", region="ams3")["vpc"]
-    gone = run_module("vpc", name="spare", state="absent")
+    gone = run_module("vpc", name="spare", state="absent", allow_delete=True)
     assert gone["changed"] is True and gone.writes == [("DELETE", "/v2/vpcs/{vpc_id}")]
     assert gone["diff"]["after"] == {}
     assert do.vpcs.get(spare["id"])["id"] == "not_found"
-    assert run_module("vpc", name="spare", state="absent")["changed"] is False
+    assert run_module("vpc", name="spare", state="absent", allow_delete=True)["changed"] is False
 
 
 def test_vpc_bad_input_fails_before_any_write(run_module):

@@ -90,3 +90,36 @@ options:
     description: Seconds to wait when O(wait=true). Each module documents its default.
     type: int
 """
+
+    DELETE = r"""
+options:
+  allow_delete:
+    description:
+      - Confirms that O(state=absent) really means to delete the resource. Without it O(state=absent) fails before
+        any write, naming what would be deleted; in check mode too, so a plan shows the refusal.
+      - The confirmation is required even when the resource is already absent, so that a mistyped name fails
+        instead of passing silently as "nothing to delete".
+      - Has no effect with O(state=present).
+    type: bool
+    default: false
+  protected_names:
+    description:
+      - Names that are never deleted, even with O(allow_delete=true). O(state=absent) on one of them fails before
+        any write.
+      - This is how apps, VPCs and domains, which carry no tags in DigitalOcean, are protected; it works for every
+        module that deletes.
+    type: list
+    elements: str
+    default: []
+"""
+
+    DELETE_TAGGED = r"""
+options:
+  protected_tag:
+    description:
+      - A resource carrying this tag is never deleted, even with O(allow_delete=true); O(state=absent) fails
+        before any write. Remove the tag deliberately first to delete it.
+      - Set it to an empty string to protect by O(protected_names) only.
+    type: str
+    default: protected
+"""

@@ -4,8 +4,9 @@
 
 Everything a DigitalOcean module shares lives here: the argument spec (documented by the
 ``oxy.infra.digitalocean`` doc fragment), building the pydo client with its retry policy,
-the single place where an API error becomes an error of the module, pagination to the
-end, lookups by name, and creates that are never blindly replayed.
+the single place where an API error, a refused delete or a failed wait becomes an error of
+the module, pagination to the end, lookups by name, creates that are never blindly
+replayed and deletes that are never made without an explicit confirmation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible_collections.oxy.infra.plugins.module_utils._diff import absent_diff
-from ansible_collections.oxy.infra.plugins.module_utils._waiter import waiter_for
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitError, waiter_for
 
 try:
     import pydo
@@ -54,17 +55,52 @@ WAIT_ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int"),
 )
 
+# Deleting is refused unless the task confirms it (doc fragment section DELETE).
+DELETE_ARGUMENT_SPEC = dict(
+    allow_delete=dict(type="bool", default=False),
+    protected_names=dict(type="list", elements="str", default=[]),
+)
+
+# Resources that carry tags (Droplets, database clusters) are also protected by a tag (DELETE_TAGGED).
+PROTECTED_TAG_ARGUMENT_SPEC = dict(
+    protected_tag=dict(type="str", default="protected"),
+)
+
+# The status behind each error id DigitalOcean sends. pydo returns the error body instead of
+# raising for some declared error statuses; the id still tells a refusal (4xx) from an ambiguous 5xx.
+ERROR_STATUSES = dict(
+    bad_request=400,
+    unauthorized=401,
+    forbidden=403,
+    not_found=404,
+    method_not_allowed=405,
+    not_acceptable=406,
+    conflict=409,
+    gone=410,
+    precondition_failed=412,
+    payload_too_large=413,
+    unsupported_media_type=415,
+    unprocessable_entity=422,
+    too_many_requests=429,
+    server_error=500,
+    internal_server_error=500,
+    bad_gateway=502,
+    service_unavailable=503,
+    gateway_timeout=504,
+)
+
 
 class DigitalOceanError(Exception):
     """An API call that failed; ``DigitalOceanModule.run`` turns it into ``fail_json``."""
 
-    def __init__(self, message, status=None, error_id=None, request_id=None, operation=None):
+    def __init__(self, message, status=None, error_id=None, request_id=None, operation=None, results=None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.error_id = error_id
         self.request_id = request_id
         self.operation = operation
+        self.results = dict(results or {})  # the module's partial results, reported with the failure
 
     @property
     def ambiguous(self):
@@ -73,6 +109,13 @@ class DigitalOceanError(Exception):
 
     def details(self):
         return dict(status=self.status, error_id=self.error_id, request_id=self.request_id, operation=self.operation)
+
+
+class DeleteRefused(DigitalOceanError):
+    """``state: absent`` without ``allow_delete``, or on a protected resource. Nothing was written."""
+
+    def details(self):
+        return dict(refused=True)
 
 
 class DigitalOceanRetryPolicy(RetryPolicy):
@@ -143,10 +186,12 @@ def build_client(params):
     return pydo.Client(params["token"], **kwargs)
 
 
-def _error_from_body(body, operation):
+def _error_from_body(body, operation, status=None):
+    """The error of an answer pydo returned as a body; ``status`` is the HTTP status when it was seen."""
+    status = status if status and status >= 400 else ERROR_STATUSES.get(body.get("id"))
     return DigitalOceanError(
-        "%s failed: %s" % (operation, body.get("message") or body.get("error") or body),
-        status=404 if body.get("id") == "not_found" else None,
+        "%s failed (HTTP %s): %s" % (operation, status or "status unknown", body.get("message") or body.get("error")),
+        status=status,
         error_id=body.get("id"),
         request_id=body.get("request_id"),
         operation=operation,
@@ -184,6 +229,8 @@ class DigitalOceanAPI:
             kwargs["retry_on_methods"] = IDEMPOTENT_METHODS
         group, _dot, method = operation.partition(".")
         func = getattr(getattr(self.client, group), method)
+        seen = []  # the status of the last response, for errors pydo returns as a body
+        kwargs["raw_response_hook"] = lambda response: seen.append(response.http_response.status_code)
         try:
             body = func(*args, **kwargs)
         except HttpResponseError as exc:
@@ -206,7 +253,7 @@ class DigitalOceanAPI:
         if _is_error_body(body):
             if body.get("id") == "not_found" and missing_ok:
                 return None
-            raise _error_from_body(body, operation)
+            raise _error_from_body(body, operation, seen[-1] if seen else None)
         return body
 
     def list(self, operation, key, *args, **kwargs):
@@ -292,13 +339,16 @@ def pending(kind, name):
 class ResourceManager:
     """Base of every module's manager: read current, compute the change once, apply it.
 
-    Subclasses name ``result_key`` (the result's resource key) and ``delete_operation``; those
-    that wait set ``default_wait`` (seconds) and get ``self.waiter``.
+    Subclasses name ``result_key`` (the result's resource key), ``delete_operation`` and
+    ``kind`` (how messages name the resource); those that wait set ``default_wait``
+    (seconds) and get ``self.waiter``. A module built with ``guard_delete=True`` gets the
+    delete guard of ``delete``.
     """
 
     result_key = None
     delete_operation = None
     default_wait = None
+    kind = "resource"
 
     def __init__(self, do):
         self.do = do
@@ -337,22 +387,80 @@ class ResourceManager:
             )
         return found
 
+    def resource_id(self, current):
+        """What ``delete_operation`` takes to name ``current``."""
+        return current["id"]
+
+    @staticmethod
+    def canonical_name(name):
+        """A name as the API stores it (domains override: lower case, no trailing dot)."""
+        return name
+
+    def describe(self, current):
+        """``current`` as a refusal names it: kind, name, id and tags."""
+        name = self.canonical_name(self.params.get("name"))
+        if current is None:
+            return "%s %r" % (self.kind, name)
+        facts = []
+        if str(self.resource_id(current)) != name:
+            facts.append("id %s" % self.resource_id(current))
+        if current.get("tags"):
+            facts.append("tags %s" % ", ".join(sorted(current["tags"])))
+        return "%s %r%s" % (self.kind, name, " (%s)" % "; ".join(facts) if facts else "")
+
+    def guard_delete(self, current):
+        """Refuse ``state: absent`` unless confirmed, and on protected resources even then.
+
+        The confirmation is required even when there is nothing to delete: a mistyped name
+        must fail, never pass as "already absent". Check mode refuses the same way, so a plan
+        shows the refusal. Nothing has been written when this raises.
+        """
+        p = self.params
+        if "allow_delete" not in p:
+            return
+        what = self.describe(current)
+        if not p["allow_delete"]:
+            if current is None:
+                raise DeleteRefused(
+                    "refusing state=absent for %s without allow_delete=true; none exists now, so nothing would "
+                    "be deleted, but the confirmation is required anyway so that a mistyped name never passes" % what
+                )
+            raise DeleteRefused(
+                "refusing to delete %s: this would delete it for good; set allow_delete=true to confirm" % what
+            )
+        if current is None:
+            return
+        if self.canonical_name(p["name"]) in [self.canonical_name(n) for n in p["protected_names"] or []]:
+            raise DeleteRefused(
+                "refusing to delete %s: its name is listed in protected_names; remove it from that list first" % what
+            )
+        tag = p.get("protected_tag")
+        if tag and tag in (current.get("tags") or []):
+            raise DeleteRefused(
+                "refusing to delete %s: it carries the protected tag %r; remove the tag from it first" % (what, tag)
+            )
+
     def delete(self, current, before, **kwargs):
         """``state: absent``: delete ``current`` if there is one; ``before`` is its managed state."""
+        self.guard_delete(current)
         if current is None:
             return {"changed": False, self.result_key: {}, "diff": absent_diff(None)}
         if not self.do.check_mode:
-            self.api.call(self.delete_operation, current["id"], missing_ok=True, **kwargs)
+            self.api.call(self.delete_operation, self.resource_id(current), missing_ok=True, **kwargs)
         return {"changed": True, self.result_key: {}, "diff": absent_diff(before)}
 
 
 class DigitalOceanModule:
     """An AnsibleModule with the shared DigitalOcean options and the pydo client."""
 
-    def __init__(self, argument_spec, wait=False, **kwargs):
+    def __init__(self, argument_spec, wait=False, guard_delete=False, protected_tag=False, **kwargs):
         spec = dict(DIGITALOCEAN_ARGUMENT_SPEC)
         if wait:
             spec.update(WAIT_ARGUMENT_SPEC)
+        if guard_delete:
+            spec.update(DELETE_ARGUMENT_SPEC)
+        if protected_tag:
+            spec.update(PROTECTED_TAG_ARGUMENT_SPEC)
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         if not HAS_PYDO:
@@ -367,9 +475,18 @@ class DigitalOceanModule:
         self.module.fail_json(msg=msg, **kwargs)
 
     def run(self, manager_class):
-        """Run ``manager_class(self).run()``, the one place where API errors become module errors."""
+        """Run ``manager_class(self).run()``: the one place where failures become module errors.
+
+        API errors, refused deletes, wait timeouts and failed waits all end here, with the
+        partial results the failure carries (what was created or started, the last state seen).
+        """
         try:
             result = manager_class(self).run()
+        except DeleteRefused as exc:
+            self.module.fail_json(msg=exc.message, **dict(exc.results, **exc.details()))
         except DigitalOceanError as exc:
-            self.module.fail_json(msg=exc.message, **exc.details())
+            details = dict(exc.results, **exc.details())
+            self.module.fail_json(msg=exc.message, exception=traceback.format_exc(), **details)
+        except WaitError as exc:
+            self.module.fail_json(msg=exc.message, exception=traceback.format_exc(), **exc.results)
         self.module.exit_json(**result)

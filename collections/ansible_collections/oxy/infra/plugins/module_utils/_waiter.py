@@ -7,19 +7,38 @@ from __future__ import annotations
 import time
 
 
-class WaitFailed(Exception):
+class WaitError(Exception):
+    """A wait that ended without the resource being ready.
+
+    ``results`` holds the module's partial results (what was created or started so far, the
+    last state seen); ``DigitalOceanModule.run`` reports them with the failure, the one path
+    from any failure to ``fail_json``.
+    """
+
+    def __init__(self, message, results=None):
+        super().__init__(message)
+        self.message = message
+        self.results = dict(results or {})
+
+
+class WaitFailed(WaitError):
     """The resource reached a state it will not recover from (an ERROR deployment, say)."""
 
 
-class WaitTimeout(Exception):
-    pass
+class WaitTimeout(WaitError):
+    """The resource was not ready within the timeout."""
+
+
+def _partial(results, last):
+    return dict(results(last) if callable(results) else results or {})
 
 
 class Waiter:
     """Poll ``fetch`` until ``ready(resource)`` holds, on a monotonic clock.
 
     ``ready`` may raise WaitFailed to stop at once. A ``fetch`` that answers None (the
-    resource is not visible yet just after a create) is polled again.
+    resource is not visible yet just after a create) is polled again. ``results`` (a dict, or
+    a function of the last resource seen) are the partial results a failed wait carries.
     """
 
     def __init__(self, timeout, interval=1.0, max_interval=10.0, sleep=time.sleep, clock=time.monotonic):
@@ -29,16 +48,22 @@ class Waiter:
         self.sleep = sleep
         self.clock = clock
 
-    def until(self, fetch, ready, describe):
+    def until(self, fetch, ready, describe, results=None):
         deadline = self.clock() + self.timeout
         interval = self.interval
         while True:
             resource = fetch()
-            if resource is not None and ready(resource):
-                return resource
+            try:
+                if resource is not None and ready(resource):
+                    return resource
+            except WaitFailed as exc:
+                exc.results = dict(_partial(results, resource), **exc.results)
+                raise
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise WaitTimeout("timed out after %ss waiting for %s" % (self.timeout, describe))
+                raise WaitTimeout(
+                    "timed out after %ss waiting for %s" % (self.timeout, describe), _partial(results, resource)
+                )
             self.sleep(min(interval, remaining))
             interval = min(interval * 1.5, self.max_interval)
 
@@ -46,7 +71,7 @@ class Waiter:
 class NoWaiter:
     """Check mode and ``wait: false``: look once, never sleep."""
 
-    def until(self, fetch, ready, describe):
+    def until(self, fetch, ready, describe, results=None):
         return fetch()
 
 

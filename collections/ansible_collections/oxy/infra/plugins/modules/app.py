@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
+  - oxy.infra.digitalocean.DELETE
 options:
   name:
     description: Name of the app; also the spec's C(name).
@@ -54,12 +55,16 @@ options:
     description: Name of the project the app is created in.
     type: str
   state:
-    description: Whether the app should exist.
+    description:
+      - Whether the app should exist.
+      - V(absent) deletes the app with its deployments; it needs O(allow_delete=true). Apps carry no tags in
+        DigitalOcean, so an app is protected by listing its name in O(protected_names).
     type: str
     choices: [present, absent]
     default: present
 notes:
   - O(wait_timeout) defaults to 900 seconds; the module waits for the deployment it caused to be C(ACTIVE).
+    A failed or timed-out deployment fails the task with RV(app_id) and the deployment's last state.
 author:
   - Oxy infrastructure team (@oxyhq)
 """
@@ -88,8 +93,12 @@ app:
   type: dict
 deployment:
   description: The deployment this run caused, once finished.
-  returned: when the app was created or updated
+  returned: when the app was created or updated; on a failed wait, its last state
   type: dict
+app_id:
+  description: Id of the app whose deployment failed or timed out.
+  returned: when the wait for a deployment failed
+  type: str
 """
 
 import copy
@@ -105,11 +114,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     ResourceManager,
     pending,
 )
-from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
-    WaitFailed,
-    WaitTimeout,
-    deployment_done,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import deployment_done
 
 DEFAULT_WAIT = 900
 DIGEST_KEY = "OXY_INFRA_SECRETS_DIGEST"
@@ -193,6 +198,7 @@ class AppManager(ResourceManager):
     result_key = "app"
     delete_operation = "apps.delete"
     default_wait = DEFAULT_WAIT
+    kind = "app"
 
     def find(self):
         name = self.params["name"]
@@ -342,17 +348,19 @@ class AppManager(ResourceManager):
         if not deployments:
             return None
         newest = deployments[0]
-        try:
-            return self.waiter.until(
-                lambda: self.api.call("apps.get_deployment", app["id"], newest["id"])["deployment"],
-                deployment_done,
-                "deployment %s of app %s" % (newest["id"], app["spec"]["name"]),
-            )
-        except (WaitTimeout, WaitFailed) as exc:
-            self.do.fail(str(exc), app_id=app["id"])
+        return self.waiter.until(
+            lambda: self.api.call("apps.get_deployment", app["id"], newest["id"])["deployment"],
+            deployment_done,
+            "deployment %s of app %s" % (newest["id"], app["spec"]["name"]),
+            results=lambda last: dict(app_id=app["id"], deployment=_deployment_facts(last or newest)),
+        )
 
     def absent(self, current):
         return self.delete(current, {"spec": masked(current["spec"])} if current else None)
+
+
+def _deployment_facts(deployment):
+    return dict((k, deployment.get(k)) for k in ("id", "phase", "cause", "created_at", "updated_at"))
 
 
 def main():
@@ -370,6 +378,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(AppManager)

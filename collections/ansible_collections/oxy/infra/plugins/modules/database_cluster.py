@@ -17,6 +17,8 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
+  - oxy.infra.digitalocean.DELETE
+  - oxy.infra.digitalocean.DELETE_TAGGED
 options:
   name:
     description: Name of the cluster.
@@ -53,7 +55,10 @@ options:
     description: Storage to provision, in MiB, where the engine allows choosing it.
     type: int
   state:
-    description: Whether the cluster should exist.
+    description:
+      - Whether the cluster should exist.
+      - V(absent) destroys the cluster with all its databases and users; it needs O(allow_delete=true) and is
+        refused for a cluster tagged O(protected_tag) or named in O(protected_names).
     type: str
     choices: [present, absent]
     default: present
@@ -74,6 +79,12 @@ EXAMPLES = r"""
     num_nodes: 3
     region: ams3
     vpc: default-ams3
+
+- name: Keep the production cluster from ever being deleted by a task
+  oxy.infra.database_cluster:
+    name: db-oxy
+    engine: mongodb
+    tags: [oxy, protected]
 """
 
 RETURN = r"""
@@ -92,11 +103,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     pending,
     redact,
 )
-from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
-    WaitFailed,
-    WaitTimeout,
-    database_online,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import database_online
 
 DEFAULT_WAIT = 1800
 MANAGED = ("name", "engine", "version", "size", "num_nodes", "region", "private_network_uuid", "tags")
@@ -114,6 +121,7 @@ class ClusterManager(ResourceManager):
     result_key = "database"
     delete_operation = "databases.destroy_cluster"
     default_wait = DEFAULT_WAIT
+    kind = "database cluster"
 
     def find(self):
         p = self.params
@@ -223,12 +231,12 @@ class ClusterManager(ResourceManager):
                 self.api.call("tags.unassign_resources", tag, {"resources": ref})
 
     def wait(self, cluster):
-        try:
-            return self.waiter.until(
-                lambda: self.fetch(cluster["id"]), database_online, "cluster %s to be online" % cluster["name"]
-            )
-        except (WaitTimeout, WaitFailed) as exc:
-            self.do.fail(str(exc), database=redact(cluster))
+        return self.waiter.until(
+            lambda: self.fetch(cluster["id"]),
+            database_online,
+            "cluster %s to be online" % cluster["name"],
+            results=lambda last: dict(database=redact(last or cluster)),
+        )
 
     def absent(self, current):
         return self.delete(current, state_of(current))
@@ -256,6 +264,8 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,
+        guard_delete=True,
+        protected_tag=True,
         supports_check_mode=True,
         mutually_exclusive=[("vpc", "private_network_uuid")],
     )

@@ -13,6 +13,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   name:
     description: The domain, for example V(oxy.so).
@@ -22,7 +23,10 @@ options:
     description: Address of the apex A record created with the zone. Used at creation only.
     type: str
   state:
-    description: Whether the domain should exist. Deleting it deletes all its records.
+    description:
+      - Whether the domain should exist. Deleting it deletes all its records.
+      - V(absent) needs O(allow_delete=true). Domains carry no tags in DigitalOcean, so a domain is protected by
+        listing its name in O(protected_names).
     type: str
     choices: [present, absent]
     default: present
@@ -34,6 +38,13 @@ EXAMPLES = r"""
 - name: The oxy.so zone
   oxy.infra.domain:
     name: oxy.so
+
+- name: Remove a zone no longer used, with all its records
+  oxy.infra.domain:
+    name: old.oxy.so
+    state: absent
+    allow_delete: true
+    protected_names: [oxy.so]
 """
 
 RETURN = r"""
@@ -50,10 +61,19 @@ from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import Dig
 
 class DomainManager(ResourceManager):
     result_key = "domain"
+    delete_operation = "domains.delete"
+    kind = "domain"
+
+    def resource_id(self, current):
+        return current["name"]
+
+    @staticmethod
+    def canonical_name(name):
+        return name.lower().rstrip(".")
 
     def run(self):
         p = self.params
-        name = p["name"].lower().rstrip(".")
+        name = self.canonical_name(p["name"])
         if p["ip_address"]:
             try:
                 ipaddress.ip_address(p["ip_address"])
@@ -62,9 +82,7 @@ class DomainManager(ResourceManager):
         body = self.api.call("domains.get", name, missing_ok=True)
         current = body["domain"] if body else None
         if p["state"] == "absent":
-            if current and not self.do.check_mode:
-                self.api.call("domains.delete", name, missing_ok=True)
-            return dict(changed=bool(current), domain={}, diff=dict(before={"name": name} if current else {}, after={}))
+            return self.delete(current, {"name": name} if current else None)
         if current:
             return dict(changed=False, domain=current, diff=dict(before={"name": name}, after={"name": name}))
         domain = {"name": name}
@@ -86,6 +104,7 @@ def main():
             ip_address=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(DomainManager)

@@ -20,6 +20,8 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
+  - oxy.infra.digitalocean.DELETE
+  - oxy.infra.digitalocean.DELETE_TAGGED
 options:
   name:
     description: Hostname of the Droplet.
@@ -67,13 +69,18 @@ options:
     type: bool
     default: false
   state:
-    description: Whether the Droplet should exist.
+    description:
+      - Whether the Droplet should exist.
+      - V(absent) destroys the Droplet and its disk; it needs O(allow_delete=true) and is refused for a Droplet
+        tagged O(protected_tag) or named in O(protected_names).
     type: str
     choices: [present, absent]
     default: present
 notes:
   - O(wait_timeout) defaults to 300 seconds. With O(wait=true) the module returns once the Droplet is
     C(active) with its IPv4 addresses, also on a run that finds it still being created.
+  - O(wait_timeout) also bounds each action of a resize (power off, resize, power on). A wait that times out
+    or an action that errors fails the task with RV(droplet) and the action (id, type, status).
 author:
   - Oxy infrastructure team (@oxyhq)
 """
@@ -89,6 +96,12 @@ EXAMPLES = r"""
     ssh_keys: ["43:d3:b5:b9:7d:40:00:39:4f:54:45:3d:a4:2f:4a:ab"]
     tags: [oxy, api]
     monitoring: true
+
+- name: Destroy a scratch Droplet, deliberately
+  oxy.infra.droplet:
+    name: scratch-1
+    state: absent
+    allow_delete: true
 """
 
 RETURN = r"""
@@ -104,6 +117,10 @@ private_ipv4:
   description: The Droplet's address inside its VPC, once it has one.
   returned: when present
   type: str
+action:
+  description: The Droplet action (id, type, status) whose wait timed out or errored.
+  returned: when a resize's action did not complete
+  type: dict
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
@@ -112,11 +129,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     ResourceManager,
     pending,
 )
-from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
-    WaitFailed,
-    WaitTimeout,
-    droplet_active,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitFailed, droplet_active
 
 DEFAULT_WAIT = 300
 
@@ -150,6 +163,7 @@ class DropletManager(ResourceManager):
     result_key = "droplet"
     delete_operation = "droplets.destroy"
     default_wait = DEFAULT_WAIT
+    kind = "Droplet"
 
     def find(self):
         name = self.params["name"]
@@ -246,7 +260,8 @@ class DropletManager(ResourceManager):
         self.waiter.until(
             lambda: self.api.call("actions.get", action["id"])["action"],
             lambda a: _action_done(a, body["type"]),
-            "%s of Droplet %s" % (body["type"], droplet["name"]),
+            "%s action %s of Droplet %s" % (body["type"], action["id"], droplet["name"]),
+            results=lambda last: dict(droplet=droplet, action=_action_facts(last or action)),
         )
 
     def resize(self, droplet, size):
@@ -256,12 +271,12 @@ class DropletManager(ResourceManager):
         self.action(droplet, {"type": "power_on"})
 
     def wait(self, droplet):
-        try:
-            return self.waiter.until(
-                lambda: self.fetch(droplet["id"]), droplet_active, "Droplet %s to become active" % droplet["name"]
-            )
-        except (WaitTimeout, WaitFailed) as exc:
-            self.do.fail(str(exc), droplet=droplet)
+        return self.waiter.until(
+            lambda: self.fetch(droplet["id"]),
+            droplet_active,
+            "Droplet %s to become active" % droplet["name"],
+            results=lambda last: dict(droplet=last or droplet),
+        )
 
     def result(self, changed, droplet, change):
         return dict(
@@ -280,6 +295,10 @@ def _action_done(action, kind):
     if action["status"] == "errored":
         raise WaitFailed("%s action %s errored" % (kind, action["id"]))
     return action["status"] == "completed"
+
+
+def _action_facts(action):
+    return dict((k, action.get(k)) for k in ("id", "type", "status", "started_at", "completed_at"))
 
 
 def main():
@@ -301,6 +320,8 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,
+        guard_delete=True,
+        protected_tag=True,
         supports_check_mode=True,
         mutually_exclusive=[("vpc", "vpc_uuid")],
     )

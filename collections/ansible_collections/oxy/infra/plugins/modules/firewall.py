@@ -113,11 +113,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     ResourceManager,
     pending,
 )
-from ansible_collections.oxy.infra.plugins.module_utils._waiter import (
-    WaitFailed,
-    WaitTimeout,
-    firewall_settled,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import firewall_settled
 
 DEFAULT_WAIT = 120
 TARGET_KEYS = ("addresses", "droplet_ids", "load_balancer_uids", "kubernetes_ids", "tags")
@@ -264,14 +260,12 @@ class FirewallManager(ResourceManager):
         return dict(changed=change.changed, firewall=firewall, diff=change.diff())
 
     def wait(self, firewall):
-        try:
-            return self.waiter.until(
-                lambda: (self.api.call("firewalls.get", firewall["id"], missing_ok=True) or {}).get("firewall"),
-                firewall_settled,
-                "firewall %s to apply" % firewall["name"],
-            )
-        except (WaitTimeout, WaitFailed) as exc:
-            self.do.fail(str(exc), firewall=firewall)
+        return self.waiter.until(
+            lambda: (self.api.call("firewalls.get", firewall["id"], missing_ok=True) or {}).get("firewall"),
+            firewall_settled,
+            "firewall %s to apply" % firewall["name"],
+            results=lambda last: dict(firewall=last or firewall),
+        )
 
     def absent(self, current):
         return self.delete(current, state_of(current))

@@ -14,6 +14,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   name:
     description: Name of the VPC.
@@ -34,7 +35,12 @@ options:
     description: Make this VPC its region's default. A default VPC cannot be unset, only replaced.
     type: bool
   state:
-    description: Whether the VPC should exist.
+    description:
+      - Whether the VPC should exist.
+      - V(absent) needs O(allow_delete=true). VPCs carry no tags in DigitalOcean, so a VPC is protected by
+        listing its name in O(protected_names).
+      - A region's default VPC is never deleted (DigitalOcean refuses it); V(absent) on one fails before any
+        write. Make another VPC the default first. A VPC that still has members is refused by the API.
     type: str
     choices: [present, absent]
     default: present
@@ -53,6 +59,7 @@ EXAMPLES = r"""
   oxy.infra.vpc:
     name: scratch
     state: absent
+    allow_delete: true
 """
 
 RETURN = r"""
@@ -67,7 +74,11 @@ vpc:
 import ipaddress
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, project
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+    DigitalOceanError,
+    DigitalOceanModule,
+    ResourceManager,
+)
 
 MANAGED = ("name", "region", "description", "ip_range", "default")
 
@@ -75,6 +86,7 @@ MANAGED = ("name", "region", "description", "ip_range", "default")
 class VpcManager(ResourceManager):
     result_key = "vpc"
     delete_operation = "vpcs.delete"
+    kind = "VPC"
 
     def find(self):
         return self.named(self.api.list("vpcs.list", "vpcs"), self.params["name"], "VPC name")
@@ -137,6 +149,14 @@ class VpcManager(ResourceManager):
         return dict(changed=change.changed, vpc=vpc, diff=change.diff())
 
     def absent(self, current):
+        self.guard_delete(current)
+        if current and current["default"]:
+            raise DigitalOceanError(
+                "VPC %r is the default VPC of %s and DigitalOcean never deletes a region's default VPC; "
+                "make another VPC the default first" % (current["name"], current["region"]),
+                status=403,
+                error_id="forbidden",
+            )
         return self.delete(current, project(current, MANAGED))
 
 
@@ -150,6 +170,7 @@ def main():
             default=dict(type="bool"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(VpcManager)

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
     DigitalOceanAPI,
     DigitalOceanError,
+    _error_from_body,
     build_client,
 )
 
@@ -167,3 +168,54 @@ def test_create_gives_up_after_its_attempts(no_sleep):
     with pytest.raises(DigitalOceanError):
         api.create(Flaky(*errors), lookups)
     assert lookups.calls == 3  # before each new attempt, and once more at the end
+
+
+# -- errors that pydo returns as a body ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("error_id", "status"),
+    [
+        ("bad_request", 400),
+        ("unauthorized", 401),
+        ("forbidden", 403),
+        ("not_found", 404),
+        ("conflict", 409),
+        ("unprocessable_entity", 422),
+        ("too_many_requests", 429),
+        ("server_error", 500),
+        ("service_unavailable", 503),
+    ],
+)
+def test_error_body_keeps_its_status(error_id, status):
+    err = _error_from_body({"id": error_id, "message": "no", "request_id": "r-9"}, "firewalls.create")
+    assert (err.status, err.error_id, err.request_id) == (status, error_id, "r-9")
+    assert err.ambiguous is (status >= 500)
+    assert "firewalls.create failed (HTTP %d): no" % status in err.message
+
+
+def test_error_body_prefers_the_status_seen_on_the_wire():
+    err = _error_from_body({"id": "some_new_id", "message": "no"}, "x.y", status=418)
+    assert err.status == 418 and not err.ambiguous
+    unknown = _error_from_body({"id": "some_new_id", "message": "no"}, "x.y")
+    assert unknown.status is None and unknown.ambiguous  # nothing tells us it was refused
+
+
+def test_declared_400_body_is_a_refusal_and_the_create_is_sent_once(api_server, no_sleep):
+    """pydo answers a firewall's declared 400 with its body; it must never be replayed as ambiguous."""
+    refused = {"id": "bad_request", "message": "tags: tag 'ghost' does not exist", "request_id": "r-4"}
+    api_server.reply(400, refused)
+    api = api_for(api_server, retries=5)
+    body = {"name": "fw", "inbound_rules": [], "outbound_rules": [], "tags": ["ghost"]}
+    with pytest.raises(DigitalOceanError) as err:
+        api.create(lambda: api.call("firewalls.create", body)["firewall"], lambda: None)
+    assert (err.value.status, err.value.error_id, err.value.request_id) == (400, "bad_request", "r-4")
+    assert not err.value.ambiguous
+    assert "tag 'ghost' does not exist" in err.value.message
+    assert [r[0] for r in api_server.requests] == ["POST"]
+    assert no_sleep == []
+
+
+def test_declared_error_body_with_an_unknown_id_keeps_the_wire_status(api_server, no_sleep):
+    api_server.reply(400, {"id": "validation_failed", "message": "no"})
+    with pytest.raises(DigitalOceanError) as err:
+        api_for(api_server).call("firewalls.create", {"name": "fw"})
+    assert err.value.status == 400 and not err.value.ambiguous

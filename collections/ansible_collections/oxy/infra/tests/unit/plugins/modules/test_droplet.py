@@ -1,0 +1,65 @@
+"""oxy.infra.droplet in process against a scripted API: a resize whose action never completes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.oxy.infra.plugins.modules import droplet as droplet_module
+
+DROPLET = {
+    "id": 1,
+    "name": "web",
+    "status": "active",
+    "size_slug": "s-1vcpu-1gb",
+    "region": {"slug": "ams3"},
+    "image": {"slug": "debian-12-x64", "id": 9},
+    "vpc_uuid": "v-1",
+    "tags": [],
+    "features": [],
+    "networks": {"v4": [{"type": "public", "ip_address": "203.0.113.5"}]},
+}
+
+
+def run(api_server, capsys, **args):
+    args = dict(dict(token="dop_v1_test", api_url=api_server.url, retries=0), **args)
+    with patch_module_args(args), pytest.raises(SystemExit) as exited:
+        droplet_module.main()
+    return exited.value.code, json.loads(capsys.readouterr().out)
+
+
+def script_resize(api_server, action_status):
+    api_server.reply(200, {"droplets": [DROPLET], "links": {}, "meta": {"total": 1}})
+    api_server.reply(200, {"droplet": DROPLET})
+    action = {"id": 77, "type": "power_off", "status": "in-progress", "resource_id": 1}
+    api_server.reply(201, {"action": action})
+    api_server.default = lambda method, path: (200, {"action": dict(action, status=action_status)}, {})
+
+
+def test_action_timeout_is_a_normal_failure_with_the_action(api_server, capsys):
+    script_resize(api_server, "in-progress")
+    code, out = run(api_server, capsys, name="web", size="s-2vcpu-4gb", wait_timeout=1)
+    assert code == 1 and out["failed"] is True
+    assert out["msg"] == "timed out after 1s waiting for power_off action 77 of Droplet web"
+    assert (out["action"]["id"], out["action"]["status"]) == (77, "in-progress")
+    assert out["droplet"]["id"] == 1
+    assert [r[0] for r in api_server.requests][:4] == ["GET", "GET", "POST", "GET"]
+    assert ("POST", "/v2/droplets/1/actions") in [r[:2] for r in api_server.requests]
+    assert len([r for r in api_server.requests if r[0] == "POST"]) == 1  # no resize after the power_off timed out
+
+
+def test_errored_action_fails_with_its_status(api_server, capsys):
+    script_resize(api_server, "errored")
+    code, out = run(api_server, capsys, name="web", size="s-2vcpu-4gb", wait_timeout=60)
+    assert code == 1
+    assert out["msg"] == "power_off action 77 errored"
+    assert (out["action"]["id"], out["action"]["status"]) == (77, "errored")
+
+
+def test_state_absent_without_confirmation_reads_only(api_server, capsys):
+    api_server.reply(200, {"droplets": [dict(DROPLET, tags=["oxy"])], "links": {}, "meta": {"total": 1}})
+    code, out = run(api_server, capsys, name="web", state="absent")
+    assert code == 1 and out["refused"] is True
+    assert "refusing to delete Droplet 'web' (id 1; tags oxy)" in out["msg"]
+    assert [r[0] for r in api_server.requests] == ["GET"]
