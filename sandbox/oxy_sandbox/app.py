@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from . import routes
+from .backends import droplets as droplet_machines
+from .backends.machines import Machines, instance_id
+from .backends.netfilter import Enforcer
+from .backends.registry import Registry
 from .core import ERROR_IDS, APIError, Sandbox, Settings
 from .store import Store
+
+log = logging.getLogger("oxy_sandbox")
 
 # DigitalOcean answers body errors on these operations with 400 rather than 422 (they declare 400).
 _BAD_REQUEST_PATHS = ("/v2/firewalls", "/v2/tags")
@@ -75,6 +83,8 @@ def create_app(sandbox: Sandbox) -> FastAPI:
                 response = error_response(429, "API rate limit exceeded.", headers=extra)
             else:
                 response, injected = await _with_faults(sb, request, call_next)
+                if request.method not in ("GET", "HEAD") and response.status_code < 400:
+                    droplet_machines.sync_firewalls(sb)  # rules follow firewalls, droplets and tags
         response.headers.update(rate_headers)
         route = request.scope.get("route")
         sb.log.add(
@@ -108,6 +118,8 @@ async def _with_faults(sb: Sandbox, request: Request, call_next) -> tuple[Respon
         return await call_next(request), ""
     status = sb.random.choice(faults.statuses)
     phase = faults.phase if faults.phase != "any" else sb.random.choice(["before", "after"])
+    if status == 429:
+        phase = "before"  # DigitalOcean never applies a request it answers with 429
     if phase == "after":
         await call_next(request)  # the change happens; the client still sees an error
     headers = {}
@@ -117,8 +129,67 @@ async def _with_faults(sb: Sandbox, request: Request, call_next) -> tuple[Respon
     return error_response(status, message, headers=headers), f"{phase}:{status}"
 
 
-def build(state: str | None = None, **settings) -> FastAPI:
-    """A ready app over a store at ``state`` (a SQLite path, or memory when None)."""
+def build(state: str | None = None, backends: dict | None = None, **settings) -> FastAPI:
+    """A ready app over a store at ``state`` (a SQLite path, or memory when None).
+
+    ``backends`` (``machines``: auto|off, ``droplet_image``, ``public_range``, ``tls_dir``,
+    ``registry_dir``) gives droplets real machines where this machine can run them.
+    """
     sandbox = Sandbox(Store(state), Settings(**settings))
     routes.seed(sandbox)
+    if backends and backends.get("machines", "auto") != "off":
+        attach_backends(sandbox, state, **{k: v for k, v in backends.items() if k != "machines"})
     return create_app(sandbox)
+
+
+def attach_backends(
+    sb: Sandbox,
+    state: str | None,
+    droplet_image: str | None = None,
+    public_range: str = "198.51.100.0/24",
+    tls_dir: Path | None = None,
+    registry_dir: Path | None = None,
+) -> None:
+    """Machines, enforced firewalls and the registry, each as far as this machine allows; says which."""
+    instance = instance_id(state)
+    ca_pem = (tls_dir / "ca.pem").read_bytes() if tls_dir and (tls_dir / "ca.pem").exists() else None
+    machines, why = Machines.connect(droplet_image, instance, public_range, ca_pem)
+    if machines is None:
+        sb.machines_note = f"droplets have no machines: {why}"
+        log.warning("%s", sb.machines_note)
+        return
+    sb.machines = machines
+    if Enforcer.available():
+        sb.netfilter = Enforcer(instance)
+    else:
+        log.warning("iptables is not usable here: cloud firewalls are recorded, not enforced")
+    if registry_dir and tls_dir and Registry.available():
+        for address in machines.public.registry_candidates():
+            if not machines.claim_address(address):
+                continue
+            sb.registry = Registry(registry_dir, tls_dir, address)
+            machines.registry_address = address
+            try:
+                sb.registry.start()
+            except RuntimeError as exc:
+                log.warning("%s", exc)
+                sb.registry = None
+            break
+    else:
+        log.warning("no container registry: Debian's docker-registry is not installed")
+    sb.machines_note = "droplets are machines"
+    log.warning(
+        "droplets are machines (image %s) on %s; registry: %s",
+        droplet_image,
+        public_range,
+        sb.registry.address if sb.registry else "none",
+    )
+    droplet_machines.reconcile(sb)
+
+
+def detach_backends(sb: Sandbox) -> None:
+    """The sandbox stops: its registry stops; machines and firewall rules stay, as droplets outlive the API."""
+    if sb.registry is not None:
+        sb.registry.stop()
+    if sb.machines is not None:
+        sb.machines.close()

@@ -16,10 +16,12 @@ import shlex
 import sys
 from pathlib import Path
 
+import docker
 import uvicorn
 
 from . import process
-from .app import build
+from .app import build, detach_backends
+from .backends.registry import Registry
 from .tls import ensure_certs
 
 
@@ -33,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--env", action="store_true", help="print shell exports for DIGITALOCEAN_* instead of JSON")
     down = sub.add_parser("down", help="stop the sandbox serving this state dir")
     down.add_argument("--state-dir", type=Path, default=Path(".sandbox"))
+    push = sub.add_parser("push", help="push local images to the sandbox's container registry")
+    push.add_argument("--state-dir", type=Path, default=Path(".sandbox"))
+    push.add_argument("--registry-name", default="oxy", help="created on first push, as on DigitalOcean")
+    push.add_argument("images", nargs="+", metavar="IMAGE=REPOSITORY:TAG", help="e.g. oxy-test/api:1a2b=api:v1")
     serve = sub.add_parser("serve", help="run the API in the foreground")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8443, help="0 picks a free port")
@@ -48,6 +54,18 @@ def _parser() -> argparse.ArgumentParser:
         ("app-delay", 4.0),
     ):
         serve.add_argument(f"--{name}", type=float, default=default, help=f"seconds (default {default})")
+    serve.add_argument(
+        "--machines",
+        choices=["auto", "off"],
+        default="auto",
+        help="auto: droplets boot real machines when a Docker engine and the droplet image are here",
+    )
+    serve.add_argument(
+        "--droplet-image",
+        default=os.environ.get("OXY_SANDBOX_DROPLET_IMAGE"),
+        help="the image droplets boot (tests/images/build makes it; default $OXY_SANDBOX_DROPLET_IMAGE)",
+    )
+    serve.add_argument("--public-range", default="198.51.100.0/24", help="the droplets' public network")
     serve.add_argument("--burst-limit", type=int, default=250, help="requests per minute per token (0: off)")
     serve.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour per token")
     serve.add_argument("--log-level", default="warning")
@@ -88,10 +106,37 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _push(args: argparse.Namespace) -> int:
+    """Create the account's registry if it has none, then push each image into it."""
+    running = process.find(args.state_dir)
+    if running is None:
+        print("push: no sandbox serves this state dir; run `oxy-sandbox up` first", file=sys.stderr)
+        return 1
+    info = running.control("GET", "machines")
+    if not info.get("registry"):
+        print(f"push: this sandbox runs no registry ({info.get('reason') or 'see its log'})", file=sys.stderr)
+        return 1
+    if running.api("GET", "/v2/registry")[0] == 404:
+        body = {"name": args.registry_name, "subscription_tier_slug": "basic", "region": "ams3"}
+        status, answer = running.api("POST", "/v2/registry", body)
+        if status != 201:
+            print(f"push: creating the registry failed: {answer}", file=sys.stderr)
+            return 1
+    name = running.api("GET", "/v2/registry")[1]["registry"]["name"]
+    registry = Registry(args.state_dir.resolve() / "registry", args.state_dir.resolve() / "tls", info["registry"])
+    client = docker.from_env(timeout=600)
+    for spec in args.images:
+        image, _, repository = spec.partition("=")
+        print(registry.push(client, image, f"{name}/{repository}"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args)
+    if args.command == "push":
+        return _push(args)
     if args.command == "down":
         return _down(args)
     args.state_dir.mkdir(parents=True, exist_ok=True)
@@ -99,8 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{state}{suffix}").unlink(missing_ok=True)
+    tls_dir = args.state_dir / "tls"
+    ca, cert, key = ensure_certs(tls_dir, hosts=("localhost", "127.0.0.1", "::1", args.host))
     app = build(
         str(state),
+        backends=dict(
+            machines=args.machines,
+            droplet_image=args.droplet_image,
+            public_range=args.public_range,
+            tls_dir=tls_dir,
+            registry_dir=args.state_dir / "registry",
+        ),
         droplet_delay=args.droplet_delay,
         action_delay=args.action_delay,
         firewall_delay=args.firewall_delay,
@@ -109,12 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         burst_limit=args.burst_limit,
         hourly_limit=args.hourly_limit,
     )
+    app.state.ca_pem = ca.read_bytes()
     ssl_kwargs = {}
-    ca = None
-    if not args.plain_http:
-        ca, cert, key = ensure_certs(args.state_dir / "tls", hosts=("localhost", "127.0.0.1", "::1", args.host))
+    if args.plain_http:
+        ca = None
+    else:
         ssl_kwargs = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
-        app.state.ca_pem = ca.read_bytes()
     scheme = "http" if args.plain_http else "https"
 
     def ready(port: int) -> None:
@@ -134,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=1,
         **ssl_kwargs,
     )
-    _Server(config, ready).run()
+    try:
+        _Server(config, ready).run()
+    finally:
+        detach_backends(app.state.sandbox)
     return 0
 
 

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .store import Store
 
@@ -60,6 +60,8 @@ def new_uuid() -> str:
 class Faults(BaseModel):
     """Injected failures: a share of matching requests answered with an error status."""
 
+    model_config = ConfigDict(extra="forbid")
+
     rate: float = Field(0.0, ge=0.0, le=1.0)
     statuses: list[int] = Field(default_factory=lambda: [429, 500, 503])
     latency_ms: int = Field(0, ge=0)
@@ -81,6 +83,8 @@ class Faults(BaseModel):
 class Settings(BaseModel):
     """Runtime-tunable behaviour; ``PUT /_sandbox/config`` changes it on a running sandbox."""
 
+    model_config = ConfigDict(extra="forbid")
+
     droplet_delay: float = 2.0
     action_delay: float = 1.0
     firewall_delay: float = 1.0
@@ -90,6 +94,9 @@ class Settings(BaseModel):
     hourly_limit: int = 5000
     deploy_failures: dict[str, str] = Field(
         default_factory=dict, description="app name -> error message; its next deployments end in ERROR"
+    )
+    machines: bool = Field(
+        True, description="new droplets boot real machines (when the sandbox has a Docker engine and the image)"
     )
 
 
@@ -160,6 +167,11 @@ class Sandbox:
         self.limiter = RateLimiter()
         self.log = RequestLog()
         self.started = time.time()
+        # Backends with side effects outside the store; None when this machine can't have them.
+        self.machines = None
+        self.netfilter = None
+        self.registry = None
+        self.machines_note = "machines are off"
 
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults

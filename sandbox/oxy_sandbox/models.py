@@ -365,6 +365,17 @@ class ProjectResources(Body):
     resources: list[str] = Field(min_length=1)
 
 
+# -- Container registry ------------------------------------------------------------
+class RegistryCreate(Body):
+    name: str = Field(pattern=r"^[a-z0-9-]{1,63}$", max_length=63)
+    subscription_tier_slug: Literal["starter", "basic", "professional"]
+    region: Literal["nyc3", "sfo3", "ams3", "sgp1", "fra1"] | None = None
+
+
+class RegistrySubscription(Body):
+    tier_slug: Literal["starter", "basic", "professional"]
+
+
 # -- Domains, SSH keys, tags -------------------------------------------------------
 class DomainCreate(Body):
     name: str = Field(pattern=r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")

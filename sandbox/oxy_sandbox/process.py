@@ -6,9 +6,12 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,31 @@ class Running:
     ca: str | None
     pid: int
     state_dir: Path
+
+    def _request(self, method: str, url: str, body: dict | None, headers: dict) -> tuple[int, dict]:
+        context = ssl.create_default_context(cafile=self.ca) if self.ca else None
+        data = json.dumps(body).encode() if body is not None else None
+        if data is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, context=context, timeout=60) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else {}
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else {}
+
+    def control(self, method: str, path: str, body: dict | None = None) -> dict:
+        """A call to the sandbox's own API (``/_sandbox/<path>``)."""
+        status, answer = self._request(method, f"{self.url}/_sandbox/{path}", body, {})
+        if status >= 400:
+            raise RuntimeError(f"sandbox {method} /_sandbox/{path}: {status} {answer}")
+        return answer
+
+    def api(self, method: str, path: str, body: dict | None = None, token: str = "sandbox-token") -> tuple[int, dict]:
+        """A DigitalOcean API call: (status, body)."""
+        return self._request(method, f"{self.url}{path}", body, {"Authorization": f"Bearer {token}"})
 
     def env(self, token: str = "sandbox-token") -> dict[str, str]:
         """The variables that point oxy.infra modules (and pydo scripts) at this sandbox."""

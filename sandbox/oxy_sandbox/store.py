@@ -30,6 +30,7 @@ KINDS = (
     "records",
     "ssh_keys",
     "tags",
+    "registries",
 )
 
 
@@ -46,6 +47,11 @@ class Store:
         self._data: dict[str, dict[str, dict]] = {kind: {} for kind in KINDS}
         for kind, oid, body in self._db.execute("SELECT kind, id, body FROM objects"):
             self._data.setdefault(kind, {})[oid] = json.loads(body)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while a change spans several reads and writes (a backend's worker thread)."""
+        return self._lock
 
     # -- raw access ---------------------------------------------------------
     def _write(self, kind: str, oid: str, obj: dict | None) -> None:

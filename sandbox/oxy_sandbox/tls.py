@@ -27,14 +27,12 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def ensure_certs(
-    directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
-) -> tuple[Path, Path, Path]:
-    """Create (once) ``ca.pem``, ``server.pem`` and ``server-key.pem`` in ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
-    if ca_path.exists() and cert_path.exists() and key_path.exists():
-        return ca_path, cert_path, key_path
+def _ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The sandbox's CA (``ca.pem``, ``ca-key.pem``), created once."""
+    ca_path, key_path = directory / "ca.pem", directory / "ca-key.pem"
+    if ca_path.exists() and key_path.exists():
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        return x509.load_pem_x509_certificate(ca_path.read_bytes()), key
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -62,6 +60,20 @@ def ensure_certs(
         )
         .sign(ca_key, hashes.SHA256())
     )
+    key_path.write_bytes(_pem_key(ca_key))
+    key_path.chmod(0o600)
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return ca, ca_key
+
+
+def issue(directory: Path, stem: str, hosts: tuple[str, ...]) -> tuple[Path, Path]:
+    """``<stem>.pem`` (with the CA appended) and ``<stem>-key.pem`` for ``hosts``, signed by the CA, once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}-key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    ca, ca_key = _ca(directory)
+    now = dt.datetime.now(dt.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = []
     for host in hosts:
@@ -84,5 +96,18 @@ def ensure_certs(
     key_path.write_bytes(_pem_key(key))
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def ensure_certs(
+    directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+) -> tuple[Path, Path, Path]:
+    """Create (once) ``ca.pem``, ``server.pem`` and ``server-key.pem`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_path = directory / "ca.pem"
+    if ca_path.exists() and not (directory / "ca-key.pem").exists():
+        # A state dir from before the CA key was kept: start a new CA with new certificates.
+        for stale in directory.glob("*.pem"):
+            stale.unlink()
+    cert_path, key_path = issue(directory, "server", hosts)
     return ca_path, cert_path, key_path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import Sandbox
-from . import apps, basics, control, databases, domains, droplets, firewalls, projects, vpcs
+from . import apps, basics, control, databases, domains, droplets, firewalls, projects, registry, vpcs
 from ._deps import ensure_default_project
 
 ROUTERS = [
@@ -16,6 +16,7 @@ ROUTERS = [
     apps.router,
     projects.router,
     domains.router,
+    registry.router,
 ]
 
 

@@ -6,8 +6,10 @@ They need no token, are never rate limited, faulted or logged.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from pydantic import ValidationError
 
-from ..core import Faults, Sandbox, Settings
+from ..backends import droplets as droplet_machines
+from ..core import APIError, Faults, Sandbox, Settings
 from ._deps import ensure_default_project, sandbox
 
 router = APIRouter(prefix="/_sandbox")
@@ -25,8 +27,24 @@ async def config_get(sb: Sandbox = Depends(sandbox)) -> dict:
 
 @router.put("/config")
 async def config_put(body: dict, sb: Sandbox = Depends(sandbox)) -> dict:
-    sb.settings = Settings(**{**sb.settings.model_dump(), **body})
+    try:
+        sb.settings = Settings(**{**sb.settings.model_dump(), **body})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise APIError(422, f"sandbox settings refused: {problems}") from exc
     return sb.settings.model_dump()
+
+
+@router.get("/machines")
+async def machines(sb: Sandbox = Depends(sandbox)) -> dict:
+    """Whether droplets are real machines here, and the public network they live on."""
+    if sb.machines is None:
+        return {"enabled": False, "reason": sb.machines_note}
+    info = sb.machines.describe()
+    info["enabled"] = sb.settings.machines
+    info["firewalls_enforced"] = sb.netfilter is not None
+    info["registry"] = sb.registry.address if sb.registry else None
+    return info
 
 
 @router.get("/faults")
@@ -69,6 +87,7 @@ async def secrets(sb: Sandbox = Depends(sandbox)) -> dict:
 @router.post("/reset")
 async def reset(sb: Sandbox = Depends(sandbox)) -> dict:
     """Forget every resource, fault, rate-limit window and logged request; settings stay."""
+    droplet_machines.reset(sb)
     sb.store.reset()
     sb.limiter.calls.clear()
     sb.set_faults(Faults())

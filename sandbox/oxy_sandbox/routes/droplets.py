@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from .. import catalog
+from ..backends.droplets import POWER, create_machine, destroy_machine, machine_action, machines_on
 from ..core import APIError, Sandbox, not_found, now_iso, paginate, unprocessable
 from ..models import DropletAction, DropletCreate
 from ._deps import assign_to_project, forget, must_get, sandbox, view
@@ -13,8 +16,11 @@ from .vpcs import allocate_private_ip, check_region, region_default_vpc
 
 router = APIRouter()
 
-# Public addresses come from the documentation ranges (RFC 5737), one after the other.
-_PUBLIC_NETS = ("192.0.2", "198.51.100", "203.0.113")
+# Public addresses: the sandbox's public network (198.51.100.0/24, RFC 5737 documentation space,
+# unless configured otherwise). Machine-less droplets take them too, and may share one once the
+# range is used up; a droplet with a machine never does.
+_PUBLIC_DEFAULT = "198.51.100.0/24"
+MACHINE_ACTIONS = {*POWER, "resize"}
 TAG_ACTIONS = {
     "power_cycle",
     "power_on",
@@ -27,14 +33,30 @@ TAG_ACTIONS = {
 }
 
 
-def _public_ip(n: int) -> tuple[str, str]:
-    net = _PUBLIC_NETS[(n // 253) % len(_PUBLIC_NETS)]
-    return f"{net}.{n % 253 + 2}", f"{net}.1"
+def _public_ip(sb: Sandbox, machine: bool) -> tuple[str, str, str]:
+    """(address, netmask, gateway) on the public network; the lowest one no droplet holds."""
+    net = ipaddress.ip_network(sb.machines.public.subnet if sb.machines else _PUBLIC_DEFAULT)
+    pool = sb.machines.public.pool() if sb.machines else [str(h) for h in list(net.hosts())[1:-6]]
+    taken = {(d.get("_addresses") or {}).get("public") for d in sb.store.all("droplets")}
+    if machine:
+        taken |= sb.machines.used_public_addresses()
+    free = [a for a in pool if a not in taken]
+    if not free:
+        if machine:
+            raise unprocessable("the sandbox's public network has no address left for another droplet")
+        free = [pool[sb.store.next_id("public_ip_wrap", 0) % len(pool)]]
+    return free[0], str(net.netmask), str(net.network_address + 1)
 
 
 def new_action(
-    sb: Sandbox, kind: str, resource_id: int | None, region: str, delay: float, resource_type: str = "droplet"
+    sb: Sandbox,
+    kind: str,
+    resource_id: int | None,
+    region: str,
+    delay: float | None,
+    resource_type: str = "droplet",
 ) -> dict:
+    """An action; it completes after ``delay`` seconds, or when a machine says so (``delay=None``)."""
     action = {
         "id": sb.store.next_id("action", 2000000001),
         "status": "in-progress",
@@ -46,7 +68,8 @@ def new_action(
         "region": catalog.region(region),
         "region_slug": region,
     }
-    sb.store.schedule(action, delay, {"status": "completed", "completed_at": now_iso()})
+    if delay is not None:
+        sb.store.schedule(action, delay, {"status": "completed", "completed_at": now_iso()})
     return sb.store.put("actions", action["id"], action)
 
 
@@ -57,7 +80,7 @@ def _validate_create(sb: Sandbox, body: DropletCreate) -> tuple[str, dict, dict]
     image = catalog.image(body.image)
     if image is None:
         raise unprocessable(f"image: {body.image!r} is not a valid image for Droplet creation")
-    for key in body.ssh_keys:
+    for key in body.ssh_keys or []:
         if find_ssh_key(sb, key) is None:
             raise unprocessable(f"ssh_keys: {key!r} is not an SSH key id or fingerprint on this account")
     if body.vpc_uuid:
@@ -74,18 +97,24 @@ def _validate_create(sb: Sandbox, body: DropletCreate) -> tuple[str, dict, dict]
 def _create_one(sb: Sandbox, name: str, body: DropletCreate, region: str, image: dict, vpc: dict) -> dict:
     did = sb.store.next_id("droplet", 500000001)
     size = catalog.size(body.size)
+    machine = machines_on(sb)
     features = ["droplet_agent", "private_networking"]
     features += [f for f, on in (("backups", body.backups), ("ipv6", body.ipv6), ("monitoring", body.monitoring)) if on]
-    public_ip, gateway = _public_ip(did)
-    v4 = [{"ip_address": allocate_private_ip(sb, vpc), "netmask": "255.255.240.0", "gateway": "nil", "type": "private"}]
+    private_ip = allocate_private_ip(sb, vpc)
+    vpc_net = ipaddress.ip_network(vpc["ip_range"])
+    v4 = [{"ip_address": private_ip, "netmask": str(vpc_net.netmask), "gateway": "nil", "type": "private"}]
+    public_ip = None
     if body.public_networking:
-        v4.append({"ip_address": public_ip, "netmask": "255.255.255.0", "gateway": gateway, "type": "public"})
+        public_ip, netmask, gateway = _public_ip(sb, machine)
+        v4.append({"ip_address": public_ip, "netmask": netmask, "gateway": gateway, "type": "public"})
     v6 = (
         [{"ip_address": f"2001:db8::{did:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
         if body.ipv6
         else []
     )
     ensure_tags(sb, body.tags)
+    keys = [find_ssh_key(sb, k)["public_key"] for k in body.ssh_keys or []]
+    active = {"status": "active", "networks": {"v4": v4, "v6": v6}}
     droplet = {
         "id": did,
         "name": name,
@@ -102,21 +131,30 @@ def _create_one(sb: Sandbox, name: str, body: DropletCreate, region: str, image:
         "snapshot_ids": [],
         "next_backup_window": None,
         "image": image,
-        "volume_ids": list(body.volumes),
+        "volume_ids": list(body.volumes or []),
         "size": size,
         "size_slug": size["slug"],
         "networks": {"v4": [], "v6": []},
         "region": catalog.region(region),
-        "tags": list(dict.fromkeys(body.tags)),
+        "tags": list(dict.fromkeys(body.tags or [])),
         "vpc_uuid": vpc["id"],
         "_user_data": body.user_data,
-        "_ssh_keys": body.ssh_keys,
+        "_ssh_keys": body.ssh_keys or [],
+        "_authorized_keys": keys,
+        "_addresses": {"public": public_ip, "private": private_ip},
+        "_machine": machine and public_ip is not None,
+        "_on_active": active,
     }
-    sb.store.schedule(droplet, sb.settings.droplet_delay, {"status": "active", "networks": {"v4": v4, "v6": v6}})
-    action = new_action(sb, "create", did, region, sb.settings.droplet_delay)
+    if droplet["_machine"]:
+        action = new_action(sb, "create", did, region, None)
+    else:
+        sb.store.schedule(droplet, sb.settings.droplet_delay, active)
+        action = new_action(sb, "create", did, region, sb.settings.droplet_delay)
     droplet["_create_action"] = action["id"]
     sb.store.put("droplets", did, droplet)
     assign_to_project(sb, f"do:droplet:{did}")
+    if droplet["_machine"]:
+        create_machine(sb, droplet, vpc, keys, action["id"], active)
     return droplet
 
 
@@ -170,6 +208,7 @@ async def droplets_get(droplet_id: int, sb: Sandbox = Depends(sandbox)) -> dict:
 def destroy(sb: Sandbox, droplet: dict) -> None:
     sb.store.delete("droplets", droplet["id"])
     forget(sb, f"do:droplet:{droplet['id']}")
+    destroy_machine(sb, droplet)
 
 
 @router.delete("/v2/droplets/{droplet_id}", status_code=204)
@@ -240,6 +279,10 @@ def _apply_action(sb: Sandbox, droplet: dict, body: DropletAction) -> dict:
         changes = {"features": sorted({*droplet["features"], "backups"})}
     elif kind == "disable_backups":
         changes = {"features": [f for f in droplet["features"] if f != "backups"]}
+    if droplet.get("_machine") and sb.machines is not None and kind in MACHINE_ACTIONS:
+        action = new_action(sb, kind, droplet["id"], region, None)
+        machine_action(sb, droplet, action, changes, catalog.size(body.size) if kind == "resize" else None)
+        return action
     action = new_action(sb, kind, droplet["id"], region, sb.settings.action_delay)
     if changes:
         sb.store.schedule(droplet, sb.settings.action_delay, changes)

@@ -22,6 +22,8 @@ def check_region(slug: str | None, field: str = "region") -> str:
 
 def _free_range(sb: Sandbox) -> str:
     taken = [ipaddress.ip_network(v["ip_range"]) for v in sb.store.all("vpcs")]
+    if sb.machines is not None:  # VPCs become Docker networks: keep clear of every network here
+        taken += sb.machines.used_subnets()
     for second in range(100, 256):
         candidate = ipaddress.ip_network(f"10.{second}.0.0/20")
         if not any(candidate.overlaps(t) for t in taken):
@@ -135,6 +137,8 @@ async def vpcs_delete(vpc_id: str, sb: Sandbox = Depends(sandbox)) -> Response:
     if members(sb, vpc_id):
         raise APIError(403, "Cannot delete a VPC with members.")
     sb.store.delete("vpcs", vpc_id)
+    if sb.machines is not None:
+        sb.machines.remove_vpc_network(vpc_id)
     return Response(status_code=204)
 
 

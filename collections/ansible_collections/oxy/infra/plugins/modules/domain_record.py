@@ -120,11 +120,15 @@ class RecordManager(ResourceManager):
                 self.do.fail("%s required for %s records" % (" and ".join(missing), p["type"]))
         if p["match"] == "data" and not p["data"]:
             self.do.fail("data is required with match=data")
-        if self.api.call("domains.get", domain, missing_ok=True) is None and not self.do.check_mode:
+        zone = self.api.call("domains.get", domain, missing_ok=True)
+        if zone is None and p["state"] == "absent":
+            # No zone, no record: already as wanted.
+            return dict(changed=False, record={}, diff=dict(before={}, after={}))
+        if zone is None and not self.do.check_mode:
             self.do.fail("domain: %s is not a domain of this account" % domain)
         fqdn = domain if name == "@" else "%s.%s" % (name, domain)
         records = []
-        if not self.do.check_mode or self.api.call("domains.get", domain, missing_ok=True):
+        if zone is not None:
             records = self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=p["type"])
         if p["match"] == "data":
             records = [r for r in records if (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")]

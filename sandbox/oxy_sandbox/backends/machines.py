@@ -1,0 +1,403 @@
+"""Real machines behind sandbox droplets: one container per droplet, on real networks.
+
+- A droplet's machine is a container of the droplet image (systemd and sshd, Debian 12), named
+  ``oxy-<sandbox>-droplet-<id>``, with its disk (``/var/lib/docker`` and the container's own layer) kept
+  across power cycles and resizes, and removed with the droplet.
+- Its public IPv4 is its address on the sandbox's "public" Docker network (shared by every sandbox
+  on this machine, like the internet); its private IPv4 is its address on its VPC's Docker network,
+  whose subnet is the VPC's ``ip_range``. The addresses the API reports are the ones that answer.
+- First boot does what DigitalOcean's cloud-init does: the SSH keys named at creation go into
+  root's authorized_keys, the hostname is the droplet's name, ``user_data`` runs once.
+- Every Docker call runs on a worker thread; the droplet's status follows: ``new`` until the
+  container runs and SSH answers, then ``active``; actions complete when the machine did them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import ipaddress
+import json
+import logging
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import docker
+
+log = logging.getLogger("oxy_sandbox.machines")
+
+PUBLIC_NETWORK = "oxy-sandbox-public"
+PUBLIC_BRIDGE = "oxy-public"
+LABEL = "oxy.sandbox"
+# systemd in a container: the capabilities a droplet's own dockerd needs (--privileged is refused
+# on some hosts, so they are listed), cgroups from the host, /run and /tmp as tmpfs.
+CAPABILITIES = [
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "NET_RAW",
+    "MKNOD",
+    "SYS_PTRACE",
+    "AUDIT_WRITE",
+    "SETFCAP",
+    "SYS_CHROOT",
+    "DAC_READ_SEARCH",
+    "IPC_LOCK",
+    "SYS_NICE",
+    "LINUX_IMMUTABLE",
+]
+SSH_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class PublicNetwork:
+    """The sandbox's stand-in for the internet: this machine is ``operator``, tests may use ``outside``."""
+
+    subnet: ipaddress.IPv4Network
+
+    @property
+    def operator(self) -> str:
+        return str(self.subnet.network_address + 1)
+
+    @property
+    def outside(self) -> str:
+        return str(self.subnet.broadcast_address - 1)
+
+    def registry_candidates(self) -> list[str]:
+        """Where a sandbox's registry may listen: one address each, below ``outside``."""
+        top = self.subnet.broadcast_address
+        return [str(top - n) for n in range(2, 7)]
+
+    def pool(self) -> list[str]:
+        """Addresses droplets get: everything but the gateway and the top few (vantage points)."""
+        hosts = list(self.subnet.hosts())
+        return [str(h) for h in hosts[1:-6]]
+
+
+def instance_id(state: str | None) -> str:
+    """A label value that tells this sandbox's containers from another's on the same engine."""
+    seed = state or f"memory-{time.time_ns()}"
+    return hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()[:10]
+
+
+def host_conflicts(subnet: ipaddress.IPv4Network, own_bridges: tuple[str, ...] = ()) -> list[str]:
+    """Routes and name servers of this machine that ``subnet`` would shadow."""
+    found = []
+    try:
+        routes = json.loads(subprocess.run(["ip", "-j", "route"], capture_output=True, text=True, check=True).stdout)
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        routes = []
+    for route in routes:
+        dst = route.get("dst")
+        if not dst or dst == "default" or route.get("dev") in own_bridges:
+            continue
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_network(dst, strict=False).overlaps(subnet):
+                found.append(f"route {dst} dev {route.get('dev')}")
+    with contextlib.suppress(OSError), open("/etc/resolv.conf") as resolv:
+        for line in resolv:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "nameserver":
+                with contextlib.suppress(ValueError):
+                    if ipaddress.ip_address(parts[1]) in subnet:
+                        found.append(f"name server {parts[1]}")
+    return found
+
+
+def _tar(files: dict[str, tuple[bytes, int]], dirs: dict[str, int]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path, mode in dirs.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+        for path, (data, mode) in files.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def ssh_answers(address: str, timeout: float = 1.0) -> bool:
+    """True when an SSH server greets on ``address``:22."""
+    try:
+        with socket.create_connection((address, 22), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            return sock.recv(8).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+class Machines:
+    """The Docker side of droplets. Methods named ``*_async`` return at once; the rest block."""
+
+    def __init__(self, client, image: str, instance: str, public: PublicNetwork, ca_pem: bytes | None = None):
+        self.docker = client
+        self.image = image
+        self.instance = instance
+        self.public = public
+        self.ca_pem = ca_pem
+        self.registry_address = public.operator
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="machines")
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # -- set-up --------------------------------------------------------------------------
+    @classmethod
+    def connect(cls, image: str | None, instance: str, public_range: str, ca_pem: bytes | None = None):
+        """Machines on the local Docker engine, or (None, why) when there can be none."""
+        if not image:
+            return None, "no droplet image configured (--droplet-image or OXY_SANDBOX_DROPLET_IMAGE)"
+        try:
+            client = docker.from_env(timeout=120)
+            client.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+            return None, f"no Docker engine ({exc.__class__.__name__}: {exc})"
+        try:
+            client.images.get(image)
+        except Exception:  # noqa: BLE001
+            return None, f"the droplet image {image} is not built (tests/images/build)"
+        machines = cls(client, image, instance, PublicNetwork(ipaddress.ip_network(public_range)), ca_pem)
+        problem = machines.ensure_public_network()
+        if problem:
+            return None, problem
+        return machines, ""
+
+    def ensure_public_network(self) -> str:
+        """The shared public network, created once; '' when usable, else why not."""
+        subnet = self.public.subnet
+        try:
+            net = self.docker.networks.get(PUBLIC_NETWORK)
+            configured = (net.attrs.get("IPAM") or {}).get("Config") or [{}]
+            if configured[0].get("Subnet") != str(subnet):
+                return f"network {PUBLIC_NETWORK} exists with subnet {configured[0].get('Subnet')}, not {subnet}"
+        except docker.errors.NotFound:
+            conflicts = host_conflicts(subnet)
+            if conflicts:
+                return f"the public range {subnet} overlaps this machine's {', '.join(conflicts)}"
+            ipam = docker.types.IPAMConfig(
+                pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=self.public.operator)]
+            )
+            self.docker.networks.create(
+                PUBLIC_NETWORK,
+                driver="bridge",
+                ipam=ipam,
+                labels={LABEL: "public"},
+                options={"com.docker.network.bridge.name": PUBLIC_BRIDGE},
+            )
+        # The "outside" vantage point: an address of this machine that no firewall allows by default.
+        subprocess.run(
+            ["ip", "addr", "replace", f"{self.public.outside}/32", "dev", PUBLIC_BRIDGE],
+            capture_output=True,
+            check=False,
+        )
+        return ""
+
+    def claim_address(self, address: str) -> bool:
+        """Give this machine ``address`` on the public network, unless another sandbox serves there."""
+        with contextlib.suppress(OSError), socket.create_connection((address, 443), timeout=0.5):
+            return False
+        proc = subprocess.run(
+            ["ip", "addr", "replace", f"{address}/32", "dev", PUBLIC_BRIDGE], capture_output=True, check=False
+        )
+        return proc.returncode == 0
+
+    def used_public_addresses(self) -> set[str]:
+        """Addresses other sandboxes' machines hold on the shared public network."""
+        try:
+            net = self.docker.networks.get(PUBLIC_NETWORK)
+        except docker.errors.DockerException:
+            return set()
+        return {c["IPv4Address"].split("/")[0] for c in (net.attrs.get("Containers") or {}).values()}
+
+    def used_subnets(self) -> list[ipaddress.IPv4Network]:
+        """Subnets of every Docker network here: a new VPC's range must not overlap them."""
+        found = []
+        for net in self.docker.networks.list():
+            for pool in (net.attrs.get("IPAM") or {}).get("Config") or []:
+                with contextlib.suppress(KeyError, ValueError):
+                    found.append(ipaddress.ip_network(pool["Subnet"]))
+        return found
+
+    def describe(self) -> dict:
+        return {
+            "enabled": True,
+            "instance": self.instance,
+            "image": self.image,
+            "public_network": str(self.public.subnet),
+            "operator_address": self.public.operator,
+            "outside_address": self.public.outside,
+        }
+
+    # -- names -----------------------------------------------------------------------------
+    def container_name(self, droplet_id: int) -> str:
+        # Another sandbox on this engine numbers its droplets the same way: the instance tells them apart.
+        return f"oxy-{self.instance}-droplet-{droplet_id}"
+
+    def disk_name(self, droplet_id: int) -> str:
+        return f"{self.container_name(droplet_id)}-disk"
+
+    def vpc_network_name(self, vpc_id: str) -> str:
+        return f"oxy-vpc-{vpc_id}"
+
+    def _lock(self, droplet_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(droplet_id, threading.Lock())
+
+    def submit(self, droplet_id: int, job, *args):
+        """Run ``job(*args)`` on the worker pool, one job at a time per droplet."""
+
+        def run():
+            with self._lock(droplet_id):
+                try:
+                    return job(*args)
+                except Exception:
+                    log.exception("machine job %s for droplet %s failed", getattr(job, "__name__", job), droplet_id)
+                    raise
+
+        return self._pool.submit(run)
+
+    # -- networks --------------------------------------------------------------------------
+    def ensure_vpc_network(self, vpc: dict) -> str:
+        name = self.vpc_network_name(vpc["id"])
+        try:
+            self.docker.networks.get(name)
+            return name
+        except docker.errors.NotFound:
+            pass
+        subnet = ipaddress.ip_network(vpc["ip_range"])
+        conflicts = host_conflicts(subnet)
+        if conflicts:
+            raise RuntimeError(f"VPC {vpc['name']} ({subnet}) overlaps this machine's {', '.join(conflicts)}")
+        ipam = docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=str(subnet.network_address + 1))]
+        )
+        self.docker.networks.create(
+            name, driver="bridge", ipam=ipam, labels={LABEL: self.instance, "oxy.vpc": vpc["id"]}
+        )
+        return name
+
+    def remove_vpc_network(self, vpc_id: str) -> None:
+        with contextlib.suppress(Exception):
+            self.docker.networks.get(self.vpc_network_name(vpc_id)).remove()
+
+    # -- machines --------------------------------------------------------------------------
+    def create(self, droplet: dict, vpc: dict, authorized_keys: list[str], user_data: str | None) -> None:
+        """Create and boot the machine of ``droplet``; blocks until SSH answers (or raises)."""
+        api = self.docker.api
+        name = self.container_name(droplet["id"])
+        addresses = droplet["_addresses"]
+        with contextlib.suppress(docker.errors.NotFound):
+            self.docker.containers.get(name).remove(force=True, v=True)
+        vpc_net = self.ensure_vpc_network(vpc)
+        disk = self.disk_name(droplet["id"])
+        self.docker.volumes.create(disk, labels={LABEL: self.instance, "oxy.droplet": str(droplet["id"])})
+        host_config = api.create_host_config(
+            cap_add=CAPABILITIES,
+            security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+            cgroupns="host",
+            binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+            tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+            mounts=[docker.types.Mount(target="/var/lib/docker", source=disk, type="volume")],
+            extra_hosts={"registry.digitalocean.com": self.registry_address},
+            **self._limits(droplet["size"]),
+        )
+        networking = api.create_networking_config(
+            {PUBLIC_NETWORK: api.create_endpoint_config(ipv4_address=addresses["public"])}
+        )
+        container = api.create_container(
+            self.image,
+            name=name,
+            hostname=droplet["name"],
+            labels={LABEL: self.instance, "oxy.droplet": str(droplet["id"])},
+            host_config=host_config,
+            networking_config=networking,
+            stop_signal="SIGRTMIN+3",
+            detach=True,
+        )
+        api.connect_container_to_network(container["Id"], vpc_net, ipv4_address=addresses["private"])
+        keys = "".join(k.strip() + "\n" for k in authorized_keys).encode()
+        files = {"/root/.ssh/authorized_keys": (keys, 0o600)}
+        if user_data:
+            files["/var/lib/cloud/instance/user-data.txt"] = (user_data.encode(), 0o600)
+        if self.ca_pem:
+            files["/usr/local/share/ca-certificates/oxy-sandbox.crt"] = (self.ca_pem, 0o644)
+        dirs = {"/root/.ssh": 0o700, "/var/lib/cloud": 0o755, "/var/lib/cloud/instance": 0o700}
+        api.put_archive(container["Id"], "/", _tar(files, dirs))
+        api.start(container["Id"])
+        self.wait_for_ssh(addresses["public"])
+
+    def _limits(self, size: dict) -> dict:
+        return {"mem_limit": f"{size['memory']}m", "cpu_period": 100_000, "cpu_quota": size["vcpus"] * 100_000}
+
+    def wait_for_ssh(self, address: str, timeout: float = SSH_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ssh_answers(address):
+                return
+            time.sleep(0.3)
+        raise TimeoutError(f"SSH did not answer on {address} within {timeout:.0f}s")
+
+    def _container(self, droplet_id: int):
+        try:
+            return self.docker.containers.get(self.container_name(droplet_id))
+        except docker.errors.NotFound:
+            return None
+
+    def power(self, droplet: dict, on: bool, restart: bool = False) -> None:
+        container = self._container(droplet["id"])
+        if container is None:
+            raise RuntimeError(f"droplet {droplet['id']} has no machine")
+        if restart:
+            container.restart(timeout=20)
+        elif on:
+            container.start()
+        else:
+            container.stop(timeout=20)
+        if on or restart:
+            self.wait_for_ssh(droplet["_addresses"]["public"])
+
+    def resize(self, droplet: dict, size: dict) -> None:
+        container = self._container(droplet["id"])
+        if container is None:
+            raise RuntimeError(f"droplet {droplet['id']} has no machine")
+        limits = self._limits(size)
+        self.docker.api.update_container(container.id, memswap_limit=-1, **limits)
+
+    def destroy(self, droplet_id: int) -> None:
+        container = self._container(droplet_id)
+        if container is not None:
+            container.remove(force=True, v=True)
+        with contextlib.suppress(Exception):
+            self.docker.volumes.get(self.disk_name(droplet_id)).remove(force=True)
+
+    def state(self, droplet_id: int) -> str | None:
+        container = self._container(droplet_id)
+        return None if container is None else container.status
+
+    def owned(self) -> dict[int, object]:
+        """This sandbox's machines by droplet id."""
+        found = {}
+        for container in self.docker.containers.list(all=True, filters={"label": f"{LABEL}={self.instance}"}):
+            with contextlib.suppress(KeyError, ValueError):
+                found[int(container.labels["oxy.droplet"])] = container
+        return found
+
+    def remove_all(self) -> None:
+        """Every machine, disk and VPC network of this sandbox (a reset)."""
+        for droplet_id in list(self.owned()):
+            self.destroy(droplet_id)
+        for volume in self.docker.volumes.list(filters={"label": f"{LABEL}={self.instance}"}):
+            with contextlib.suppress(Exception):
+                volume.remove(force=True)
+        for network in self.docker.networks.list(filters={"label": f"{LABEL}={self.instance}"}):
+            with contextlib.suppress(Exception):
+                network.remove()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

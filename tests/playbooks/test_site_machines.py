@@ -1,0 +1,174 @@
+"""site.yml whole, against a sandbox whose droplets are machines: an empty account to a droplet that
+answers HTTPS for api.oxy.so and mail on 25/587, verified from outside; a second run changes nothing;
+a new API tag redeploys blue/green with no failed request.
+
+Needs a Docker engine, the droplet image and the stack's images (scripts/test builds them and exports
+OXY_SANDBOX_DROPLET_IMAGE and OXY_IMAGE_*); skipped with that reason otherwise.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = {
+    "OXY_IMAGE_CADDY": "caddy:2.8",
+    "OXY_IMAGE_API_RELEASE_1": "api:2026.11.1",
+    "OXY_IMAGE_API_RELEASE_2": "api:2026.11.2",
+    "OXY_IMAGE_SMTP": "smtp:2026.11.1",
+}
+
+
+def run_site(sandbox, key: Path, *extra: str) -> tuple[int, str, dict]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
+    env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env["OXY_SSH_KEY_FILE"] = str(key)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", "inventory/sandbox", "site.yml", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    stats = {}
+    for host, *numbers in re.findall(
+        r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout, re.M
+    ):
+        stats[host] = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, numbers), strict=True))
+    return proc.returncode, proc.stdout + proc.stderr, stats
+
+
+@pytest.fixture
+def environment(sandbox, tmp_path):
+    """The sandbox with machines, the stack's images in its registry, and the operators' key pair."""
+    info = sandbox.control("GET", "machines")
+    if not info.get("enabled") and info.get("reason"):
+        pytest.skip(f"this sandbox has no machines: {info['reason']}")
+    if not info.get("registry"):
+        pytest.skip("this sandbox runs no registry (Debian's docker-registry is not installed)")
+    missing = [name for name in IMAGES if not os.environ.get(name)]
+    if missing:
+        pytest.skip(f"the stack's images are not built ({', '.join(missing)}; scripts/test builds them)")
+    sandbox.configure(machines=True)
+    pushes = [f"{os.environ[name]}={repository}" for name, repository in IMAGES.items()]
+    cli = str(Path(sys.executable).parent / "oxy-sandbox")
+    state = str(sandbox.running.state_dir)
+    subprocess.run([cli, "push", "--state-dir", state, *pushes], check=True, capture_output=True, timeout=900)
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key
+
+
+def droplet_address(do) -> str:
+    droplet = do.droplets.list(name="oxy-api-backend")["droplets"][0]
+    return next(n["ip_address"] for n in droplet["networks"]["v4"] if n["type"] == "public")
+
+
+CADDY_ROOT = "/var/lib/docker/volumes/oxy-caddy-data/_data/caddy/pki/authorities/local/root.crt"
+
+
+def caddy_ca(key: Path, address: str) -> str:
+    options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    command = ["ssh", "-i", str(key), *options, f"root@{address}", f"cat {CADDY_ROOT}"]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+class Load:
+    """GET https://api.oxy.so/ at the droplet's address, one request after another, until stopped."""
+
+    def __init__(self, address: str, ca_pem: str):
+        self.address = address
+        self.context = ssl.create_default_context(cadata=ca_pem)
+        self.results: list[tuple[bool, str | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _get(self) -> tuple[bool, str | None]:
+        sock = socket.create_connection((self.address, 443), timeout=10)
+        conn = http.client.HTTPSConnection(self.address, 443, timeout=10, context=self.context)
+        conn.sock = self.context.wrap_socket(sock, server_hostname="api.oxy.so")
+        try:
+            conn.request("GET", "/", headers={"Host": "api.oxy.so"})
+            resp = conn.getresponse()
+            body = resp.read()
+            return resp.status == 200, json.loads(body).get("version") if resp.status == 200 else None
+        finally:
+            conn.close()
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + 900
+        while not self._stop.is_set() and time.monotonic() < deadline and len(self.results) < 20000:
+            try:
+                self.results.append(self._get())
+            except (OSError, ssl.SSLError, http.client.HTTPException, ValueError):
+                self.results.append((False, None))
+            time.sleep(0.05)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+@pytest.mark.slow
+def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, do, environment):
+    key = environment
+    mark = sandbox.log()[-1]["seq"]  # after the image pushes, which created the registry
+    rc, out, stats = run_site(sandbox, key, "--check", "--diff")
+    assert rc == 0, out
+    assert sandbox.summary(since=mark)["writes"] == 0, "the plan wrote to the API"
+    assert "oxy-api-backend" not in stats  # nothing to configure yet: the droplet does not exist
+
+    rc, out, stats = run_site(sandbox, key)
+    assert rc == 0, out
+    assert stats["oxy-api-backend"]["failed"] == 0 and stats["oxy-api-backend"]["changed"] > 0
+    assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
+    address = droplet_address(do)
+    records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}
+    assert records[("A", "api")] == address and records[("A", "mail")] == address
+    assert records[("MX", "@")] == "mail.oxy.so." and records[("TXT", "@")] == "v=spf1 mx -all"
+    apps = {a["spec"]["name"]: a["spec"] for a in do.apps.list()["apps"]}
+    assert apps["oxy-api"]["domains"] == [{"domain": "auth.oxy.so", "type": "PRIMARY", "zone": "oxy.so"}]
+    assert apps["mention-production"]["domains"] == [{"domain": "mention.earth", "type": "PRIMARY"}]
+
+    mark = sandbox.log()[-1]["seq"]
+    rc, out, stats = run_site(sandbox, key)
+    assert rc == 0, out
+    assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
+    assert sandbox.summary(since=mark)["writes"] == 0
+
+    # A new API tag, applied through site.yml: blue/green under load, not one failed request.
+    with Load(address, caddy_ca(key, address)) as load:
+        rc, out, stats = run_site(
+            sandbox,
+            key,
+            "-e",
+            '{"oxy_stack_images": {"api": "2026.11.2", '
+            '"smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.8"}}',
+        )
+        time.sleep(1)
+    assert rc == 0, out
+    assert stats["oxy-api-backend"]["changed"] > 0
+    failed = [r for r in load.results if not r[0]]
+    versions = [r[1] for r in load.results if r[0]]
+    assert len(load.results) > 50 and not failed, f"{len(failed)} of {len(load.results)} requests failed"
+    assert versions[0] == "2026.11.1" and versions[-1] == "2026.11.2"
+    assert versions == sorted(versions)  # one switch, never back

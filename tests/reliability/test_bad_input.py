@@ -1,0 +1,389 @@
+"""Broken environment definitions are refused before any write, each with a message naming the field.
+
+Every definition below is the stock one (inventory/production/group_vars/all/oxy.yml with the
+sandbox's account.yml) with one thing broken, given as extra variables as an operator would with
+`-e`. Running site.yml once per definition would take minutes, so all of them run in ONE
+ansible-playbook process: one play per definition, each importing the very tasks site.yml starts
+with (playbooks/tasks/environment.yml), its play variables overriding the inventory's as `-e` does,
+and a rescue that records the failure and lets the next play run. A handful of definitions then
+go through the real `site.yml` (whole play, no tags, also in check mode) to prove that path too.
+The sandbox's request log must show reads only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.playbooks.test_site import run_site
+
+ROOT = Path(__file__).resolve().parents[2]
+VALIDATION_TASKS = ROOT / "playbooks/tasks/environment.yml"
+STOCK = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
+STOCK_TAGS = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())["oxy_app_image_tags"]
+DROP = object()
+
+
+def changed(key, **changes):
+    """``{key: the stock value with changes}``; a DROP value removes that field."""
+    value = copy.deepcopy(STOCK[key])
+    for field, new in changes.items():
+        if new is DROP:
+            value.pop(field)
+        else:
+            value[field] = new
+    return {key: value}
+
+
+def app_changed(index, **changes):
+    apps = copy.deepcopy(STOCK["oxy_apps"])
+    for field, new in changes.items():
+        if new is DROP:
+            apps[index].pop(field)
+        else:
+            apps[index][field] = new
+    return {"oxy_apps": apps}
+
+
+def apps_plus(**extra):
+    """The stock apps and one more: the first app's fields, with ``extra``."""
+    apps = copy.deepcopy(STOCK["oxy_apps"])
+    new = {**apps[0], **extra}
+    if "domain" in new and "domain" not in extra:
+        new["domain"] = "new.oxy.so"  # domains are unique too
+    return {"oxy_apps": [*apps, new]}
+
+
+def rule_changed(direction, index, **changes):
+    firewall = copy.deepcopy(STOCK["oxy_droplet_firewall"])
+    firewall[direction][index].update(changes)
+    return {"oxy_droplet_firewall": firewall}
+
+
+def rule_added(direction, rule):
+    firewall = copy.deepcopy(STOCK["oxy_droplet_firewall"])
+    firewall[direction].append(rule)
+    return {"oxy_droplet_firewall": firewall}
+
+
+def tags(**changes):
+    value = dict(STOCK_TAGS)
+    for name, tag in changes.items():
+        if tag is DROP:
+            value.pop(name.replace("_", "-"))
+        else:
+            value[name.replace("_", "-")] = tag
+    return {"oxy_app_image_tags": value}
+
+
+def valkey_without_eviction_policy():
+    valkey = copy.deepcopy(STOCK["oxy_valkey"])
+    valkey["evicton_policy"] = valkey.pop("eviction_policy")
+    return {"oxy_valkey": valkey}
+
+
+SPEC = "Validation of arguments failed"  # ansible.builtin.validate_argument_spec against environment.spec.yml
+CHECKS = "The environment definition is refused"  # oxy.infra.environment_problems
+
+# id: (extra variables, [what the message must say]); each message names the field.
+CASES = {
+    # SSH sources, parsed as networks
+    "ssh-world": ({"oxy_ssh_allowed_cidrs": ["0.0.0.0/0"]}, ["oxy_ssh_allowed_cidrs[0]: 0.0.0.0/0 covers all"]),
+    "ssh-two-halves": (
+        {"oxy_ssh_allowed_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+        ["oxy_ssh_allowed_cidrs[0]: 0.0.0.0/1 covers 1/2", "together, 0.0.0.0/1, 128.0.0.0/1 cover every IPv4"],
+    ),
+    "ssh-world-v6-spelling": ({"oxy_ssh_allowed_cidrs": ["0::0/0"]}, ["oxy_ssh_allowed_cidrs[0]: 0::0/0 covers all"]),
+    "ssh-ipv4-mapped-world": (
+        {"oxy_ssh_allowed_cidrs": ["203.0.113.7/32", "::ffff:0:0/96"]},
+        ["oxy_ssh_allowed_cidrs[1]: ::ffff:0:0/96 stands for 0.0.0.0/0"],
+    ),
+    "ssh-too-wide": ({"oxy_ssh_allowed_cidrs": ["10.0.0.0/8"]}, ["oxy_ssh_allowed_cidrs[0]: 10.0.0.0/8 covers 1/256"]),
+    "ssh-empty": ({"oxy_ssh_allowed_cidrs": []}, ["oxy_ssh_allowed_cidrs: is empty"]),
+    "ssh-not-a-cidr": (
+        {"oxy_ssh_allowed_cidrs": ["203.0.113.7/33"]},
+        ["oxy_ssh_allowed_cidrs[0]: '203.0.113.7/33' is not an IPv4 or IPv6 address or CIDR"],
+    ),
+    "ssh-share-out-of-range": ({"oxy_max_source_share": 2}, ["oxy_max_source_share: 2 is outside (0, 1)"]),
+    "ssh-open-by-another-rule": (
+        rule_added("inbound_rules", {"protocol": "tcp", "ports": "1-1024", "sources": {"addresses": ["0.0.0.0/0"]}}),
+        ["oxy_droplet_firewall.inbound_rules[5].sources.addresses[0]: 0.0.0.0/0 covers all"],
+    ),
+    # firewall rules
+    "port-70000": (
+        rule_changed("inbound_rules", 1, ports="70000"),
+        ["oxy_droplet_firewall.inbound_rules[1].ports: '70000' is outside 1-65535"],
+    ),
+    "port-range-reversed": (
+        rule_changed("inbound_rules", 2, ports="9000-8000"),
+        ["oxy_droplet_firewall.inbound_rules[2].ports: '9000-8000' is outside 1-65535 or reversed"],
+    ),
+    "icmp-with-ports": (
+        rule_changed("outbound_rules", 2, ports="all"),
+        ["oxy_droplet_firewall.outbound_rules[2].ports: 'all': icmp has no ports"],
+    ),
+    "protocol-typo": (
+        rule_changed("inbound_rules", 0, protocol="tpc"),
+        [SPEC, "protocol must be one of: tcp, udp, icmp, got: tpc found in oxy_droplet_firewall -> inbound_rules"],
+    ),
+    "web-source-not-a-cidr": (
+        rule_changed("inbound_rules", 1, sources={"addresses": ["0.0.0.0/0", "everyone"]}),
+        ["oxy_droplet_firewall.inbound_rules[1].sources.addresses[1]: 'everyone' is not"],
+    ),
+    # database clusters
+    "eviction-policy": (
+        changed("oxy_valkey", eviction_policy="volatile-lru"),
+        [SPEC, "eviction_policy must be one of: noeviction, allkeys_lru", "got: volatile-lru found in oxy_valkey"],
+    ),
+    "eviction-policy-key-typo": (valkey_without_eviction_policy(), [SPEC, "oxy_valkey.evicton_policy"]),
+    "mongodb-engine": (changed("oxy_mongodb", engine="mongo"), [SPEC, "got: mongo found in oxy_mongodb"]),
+    "mongodb-nodes-not-a-number": (
+        changed("oxy_mongodb", num_nodes="three"),
+        [SPEC, "argument 'num_nodes' is of type str found in 'oxy_mongodb'"],
+    ),
+    "mongodb-version": (
+        changed("oxy_mongodb", version="5.0"),
+        ["oxy_mongodb.version: '5.0' is not a mongodb version the account offers; allowed: 6.0, 7.0, 8.0"],
+    ),
+    "mongodb-layout": (
+        changed("oxy_mongodb", num_nodes=2),
+        ["oxy_mongodb.num_nodes: 2 nodes is not a mongodb layout of the account; allowed: 1, 3"],
+    ),
+    "valkey-size-for-its-nodes": (
+        changed("oxy_valkey", num_nodes=2, size="db-s-1vcpu-1gb"),
+        ["oxy_valkey.size: 'db-s-1vcpu-1gb' is not offered for 2 nodes of valkey"],
+    ),
+    "cluster-names-collide": (
+        changed("oxy_valkey", name="db-oxy"),
+        ["oxy_valkey.name: name 'db-oxy' is also the name of oxy_mongodb"],
+    ),
+    "cluster-name-invalid": (
+        changed("oxy_mongodb", name="DB_Oxy"),
+        ["oxy_mongodb.name: 'DB_Oxy' is not a valid cluster name"],
+    ),
+    # region, droplet, VPC, project
+    "region-unknown": ({"oxy_region": "ams9"}, ["oxy_region: 'ams9' is not a region of the account; allowed: ams2"]),
+    "droplet-size-unknown": (
+        changed("oxy_droplet", size="s-2vcpu-5gb"),
+        ["oxy_droplet.size: 's-2vcpu-5gb' is not a droplet size the account offers in ams3"],
+    ),
+    "droplet-name-invalid": (
+        changed("oxy_droplet", name="oxy api backend"),
+        ["oxy_droplet.name: 'oxy api backend' is not a valid droplet name"],
+    ),
+    "droplet-monitoring-not-a-bool": (
+        changed("oxy_droplet", monitoring="sometimes"),
+        [SPEC, "argument 'monitoring' is of type str found in 'oxy_droplet'"],
+    ),
+    "vpc-without-name": (changed("oxy_vpc", name=DROP), [SPEC, "missing required arguments: name found in oxy_vpc"]),
+    "project-environment": (
+        changed("oxy_project", environment="Prod"),
+        [SPEC, "environment must be one of: Development, Staging, Production, got: Prod found in oxy_project"],
+    ),
+    "project-name-too-long": (
+        changed("oxy_project", name="O" * 176),
+        ["oxy_project.name: 176 characters; allowed: text of 1 to 175 characters"],
+    ),
+    # NODE_ENV and database names
+    "node-env-typo": (
+        {"oxy_node_env": "prodution"},
+        ["oxy_node_env: 'prodution' is not a key of oxy_env_suffixes; allowed: development, production"],
+    ),
+    "env-suffix-empty": (
+        {"oxy_env_suffixes": {"production": "", "development": "dev"}},
+        ["oxy_env_suffixes.production: '' must be a database name suffix"],
+    ),
+    "database-shared-legacy": (
+        app_changed(2, database="mention-production"),
+        ["oxy_apps[2].database: database 'mention-production' is also the database of oxy_apps[1]"],
+    ),
+    "database-shared-computed": (
+        app_changed(3, database="oxy-prod"),
+        ["oxy_apps[3].database: database 'oxy-prod' is also the database of oxy_apps[0] (oxy-api)"],
+    ),
+    # apps
+    "app-name-twice": (
+        apps_plus(app="oxy2"),
+        ["oxy_apps[5].name: name 'oxy-api' is also the name of oxy_apps[0]"],
+    ),
+    "app-user-twice": (
+        apps_plus(name="oxy-web", database="oxy-web"),
+        ["oxy_apps[5].app: app 'oxy' is also the app of oxy_apps[0]", "oxy_app_image_tags.oxy-web: missing"],
+    ),
+    "app-domain-twice": (
+        app_changed(3, domain="mention.earth"),
+        ["oxy_apps[3].domain: domain 'mention.earth' is also the domain of oxy_apps[1] (mention-production)"],
+    ),
+    "app-region-unknown": (app_changed(0, region="amsterdam"), [SPEC, "got: amsterdam found in oxy_apps"]),
+    "app-in-vpc-of-another-region": (
+        app_changed(4, in_vpc=True),
+        ["oxy_apps[4].in_vpc: allo-app runs in nyc and cannot join the VPC in ams3"],
+    ),
+    "app-without-app": (app_changed(1, app=DROP), [SPEC, "missing required arguments: app found in oxy_apps"]),
+    "app-unknown-key": (app_changed(1, databse="mention-production"), [SPEC, "oxy_apps.databse"]),
+    "apps-not-a-list": ({"oxy_apps": {"name": "oxy-api"}}, [SPEC, "'oxy_apps' is of type"]),
+    # image tags
+    "image-tag-missing": (tags(allo_app=DROP), ["oxy_app_image_tags.allo-app: missing", "would deploy 'latest'"]),
+    "image-tag-latest": (tags(oxy_api="latest"), ["oxy_app_image_tags.oxy-api: 'latest' moves"]),
+    "image-tag-for-no-app": (tags(oxy_apii="2026.11.1"), ["oxy_app_image_tags.oxy-apii: no app of oxy_apps is named"]),
+}
+
+# A few go through the real site.yml, every task of it, no tags: (case, extra ansible-playbook arguments).
+THROUGH_SITE = [
+    ("ssh-two-halves", ()),
+    ("ssh-world-v6-spelling", ()),
+    ("mongodb-version", ("--check", "--diff")),  # a plan reads the account too, and is refused
+    ("eviction-policy", ()),
+    ("port-70000", ()),
+    ("image-tag-missing", ()),
+]
+
+
+def ansible_playbook(sandbox, inventory, playbook, *extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
+    env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(playbook), *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def case_play(case_id, overrides):
+    """A play that runs site.yml's validation on one definition and records how it ended."""
+
+    def record(outcome):
+        return {
+            "name": "Record the outcome",
+            "ansible.builtin.set_fact": {
+                "outcomes": "{{ outcomes | default({}) | combine({" + json.dumps(case_id) + ": " + outcome + "}) }}"
+            },
+        }
+
+    return {
+        "name": case_id,
+        "hosts": "digitalocean",
+        "gather_facts": False,
+        "vars": overrides,
+        "tasks": [
+            {
+                "name": "Validate",
+                "block": [
+                    {"name": "Validation", "ansible.builtin.import_tasks": str(VALIDATION_TASKS)},
+                    record("{'failed': false}"),
+                ],
+                "rescue": [
+                    record(
+                        "{'failed': true, 'task': ansible_failed_task.name, 'msg': ansible_failed_result.msg | string}"
+                    )
+                ],
+            }
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def batch(sandbox_process, tmp_path_factory):
+    """Every case (and the stock definition) validated in one ansible-playbook run."""
+    sandbox_process.reset()
+    work = tmp_path_factory.mktemp("bad_input")
+    plays = [case_play("stock", {})] + [case_play(case_id, overrides) for case_id, (overrides, _) in CASES.items()]
+    plays.append(
+        {
+            "name": "Write the outcomes",
+            "hosts": "digitalocean",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": "Write the outcomes",
+                    "ansible.builtin.copy": {
+                        "content": "{{ outcomes | to_json }}",
+                        "dest": str(work / "outcomes.json"),
+                    },
+                }
+            ],
+        }
+    )
+    playbook = work / "cases.yml"
+    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+    rc, out = ansible_playbook(sandbox_process, "inventory/sandbox", playbook)
+    assert rc == 0, out
+    return {
+        "outcomes": json.loads((work / "outcomes.json").read_text()),
+        "summary": sandbox_process.summary(),
+        "output": out,
+    }
+
+
+def test_there_are_at_least_30_broken_definitions():
+    assert len(CASES) >= 30
+
+
+def test_the_stock_definition_passes(batch):
+    assert batch["outcomes"]["stock"] == {"failed": False}
+
+
+@pytest.mark.parametrize("case_id", sorted(CASES))
+def test_broken_definition_is_refused_naming_the_field(batch, case_id):
+    outcome = batch["outcomes"][case_id]
+    assert outcome["failed"], f"{case_id} was accepted"
+    for expected in CASES[case_id][1]:
+        assert expected in outcome["msg"], outcome["msg"]
+    assert batch["summary"]["writes"] == 0, batch["summary"]
+
+
+def test_the_refused_definitions_only_read_the_account_once_per_run(batch):
+    summary = batch["summary"]
+    assert summary["writes"] == 0, summary
+    routes = {(r["method"], r["route"]): r["count"] for r in summary["routes"]}
+    assert set(routes) == {("GET", "/v2/regions"), ("GET", "/v2/sizes"), ("GET", "/v2/databases/options")}
+    spec_passed = 1 + sum(SPEC not in CASES[c][1] for c in CASES)  # the account is read once the spec passes
+    assert set(routes.values()) == {spec_passed}
+
+
+@pytest.mark.parametrize(("case_id", "extra"), THROUGH_SITE, ids=[c for c, _ in THROUGH_SITE])
+def test_site_refuses_before_any_write(sandbox, case_id, extra):
+    overrides, expected = CASES[case_id]
+    rc, out, stats = run_site(sandbox, "-e", json.dumps(overrides), *extra)
+    assert rc != 0 and stats["failed"] == 1, out
+    for text in expected:
+        assert text in out
+    assert sandbox.summary()["writes"] == 0
+
+
+def test_the_production_template_is_refused_naming_what_to_fill_in(sandbox):
+    """inventory/production's account.yml is a template: its plan fails before anything is written."""
+    rc, out = ansible_playbook(sandbox, "inventory/production", "site.yml", "--check", "--diff")
+    assert rc != 0, out
+    assert "oxy_ssh_allowed_cidrs: is empty" in out
+    missing = re.findall(r"oxy_app_image_tags\.([a-z-]+): missing", out)
+    assert sorted(set(missing)) == sorted(app["name"] for app in STOCK["oxy_apps"])
+    assert sandbox.summary()["writes"] == 0
+
+
+def test_account_info_reads_the_catalog_once_also_in_check_mode(run_module):
+    for check in (True, False):
+        result = run_module("account_info", check=check)
+        assert result["changed"] is False
+        assert "ams3" in [r["slug"] for r in result["regions"]]
+        assert "s-2vcpu-4gb" in [s["slug"] for s in result["sizes"]]
+        assert "8.0" in result["database_options"]["options"]["mongodb"]["versions"]
+        assert sorted(result.calls) == [
+            ("GET", "/v2/databases/options"),
+            ("GET", "/v2/regions"),
+            ("GET", "/v2/sizes"),
+        ]
