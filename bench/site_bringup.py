@@ -23,6 +23,9 @@ from pathlib import Path
 
 from oxy_sandbox import process
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fixtures.playbooks import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS = {"droplet_delay": 20, "database_delay": 30, "app_delay": 15, "action_delay": 1, "firewall_delay": 1}
 IMAGES = {
@@ -34,22 +37,12 @@ IMAGES = {
 
 
 def site(running: process.Running, key: Path, *extra: str) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "ANSIBLE_"))}
-    env.update(running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), OXY_SSH_KEY_FILE=str(key))
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     started = time.monotonic()
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", "inventory/sandbox", "site.yml", *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = ansible_playbook(running, "site.yml", *extra, env={"OXY_SSH_KEY_FILE": str(key)})
     wall = time.monotonic() - started
-    if proc.returncode != 0:
-        sys.exit(f"site.yml failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
-    return wall, proc.stdout
+    if run.rc != 0:
+        sys.exit(f"site.yml failed:\n{run.out[-6000:]}")
+    return wall, run.out
 
 
 def main() -> None:

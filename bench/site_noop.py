@@ -22,22 +22,18 @@ from pathlib import Path
 import requests
 from oxy_sandbox import process
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fixtures.playbooks import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"droplet_delay": 0, "action_delay": 0, "firewall_delay": 0, "database_delay": 0, "app_delay": 0}
 
 
 def site(running: process.Running) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "ANSIBLE_"))}
-    env.update(running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     started = time.monotonic()
-    subprocess.run(
-        ["ansible-playbook", "-i", "inventory/sandbox", "site.yml", "--skip-tags", "stack,verify"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    run = ansible_playbook(running, "site.yml", "--skip-tags", "stack,verify")
+    if run.rc != 0:
+        sys.exit(f"site.yml failed:\n{run.out[-6000:]}")
     return time.monotonic() - started
 
 
@@ -46,7 +42,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        running = process.start(Path(tmp), reset=True, extra=["--machines", "off"])
+        key = Path(tmp) / "id_ed25519"  # the operators' key pair the sandbox inventory reads
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        os.environ["OXY_SSH_KEY_FILE"] = str(key)
+        running = process.start(Path(tmp) / "state", reset=True, extra=["--machines", "off"])
         control = f"{running.url}/_sandbox"
         try:
             requests.put(f"{control}/config", json=SETTINGS, verify=running.ca, timeout=10).raise_for_status()

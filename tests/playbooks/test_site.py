@@ -1,39 +1,23 @@
-"""site.yml's DigitalOcean side against the sandbox: plan, converge, converge again, survive faults."""
+"""site.yml's DigitalOcean side against the sandbox: plan, converge, converge again (faults and kills:
+tests/reliability/test_faults_and_kills.py)."""
 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.playbooks import Run, ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 SSH_CIDRS = ["198.51.100.1/32"]
 
 
-def run_site(sandbox, *extra: str) -> tuple[int, str, dict]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
-    env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+def run_site(sandbox, *extra: str) -> Run:
     # The DigitalOcean side: these droplets have no machines (tests/playbooks/test_site_machines.py
     # runs site.yml whole), so the droplet's stack and the verification are skipped.
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", "inventory/sandbox", "site.yml", "--skip-tags", "stack,verify", *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    stats = (
-        dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()), strict=True)) if recap else {}
-    )
-    return proc.returncode, proc.stdout + proc.stderr, stats
+    return ansible_playbook(sandbox, "site.yml", "--skip-tags", "stack,verify", *extra)
 
 
 def assert_seed_environment(do):
@@ -119,22 +103,6 @@ def test_site_plans_converges_and_then_changes_nothing(sandbox, do):
     assert stats["changed"] == 0, out
     summary = sandbox.summary(since=mark)
     assert summary["writes"] == 0, summary
-
-
-@pytest.mark.slow
-def test_site_converges_through_injected_faults_without_duplicates(sandbox, do):
-    sandbox.faults(
-        rate=0.2, statuses=[429, 500, 503], phase="any", seed=int(os.environ.get("OXY_FAULT_SEED", "20261125"))
-    )
-    rc, out, stats = run_site(sandbox)
-    injected = [e for e in sandbox.log() if e["fault"]]
-    sandbox.control("DELETE", "faults")
-    assert rc == 0, out
-    assert len(injected) >= 5  # the run really went through faults (about 1 in 5 of ~100 requests)
-    assert any(f["fault"].startswith("after:") for f in injected)  # some changes applied, yet answered with an error
-    assert_seed_environment(do)  # exactly one of each resource
-    rc, out, stats = run_site(sandbox)
-    assert (rc, stats["changed"]) == (0, 0), out
 
 
 def test_site_refuses_ssh_open_to_the_world(sandbox):

@@ -8,10 +8,11 @@ OXY_SANDBOX_DROPLET_IMAGE and OXY_IMAGE_*); skipped with that reason otherwise.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import http.client
 import json
 import os
-import re
 import socket
 import ssl
 import subprocess
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.playbooks import ROOT, ansible_playbook
+
 IMAGES = {
     "OXY_IMAGE_CADDY": "caddy:2.8",
     "OXY_IMAGE_API_RELEASE_1": "api:2026.11.1",
@@ -32,25 +34,9 @@ IMAGES = {
 
 
 def run_site(sandbox, key: Path, *extra: str) -> tuple[int, str, dict]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
-    env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env["OXY_SSH_KEY_FILE"] = str(key)
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", "inventory/sandbox", "site.yml", *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    stats = {}
-    for host, *numbers in re.findall(
-        r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout, re.M
-    ):
-        stats[host] = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, numbers), strict=True))
-    return proc.returncode, proc.stdout + proc.stderr, stats
+    """site.yml, whole; the recap of every host."""
+    run = ansible_playbook(sandbox, "site.yml", *extra, env={"OXY_SSH_KEY_FILE": str(key)})
+    return run.rc, run.out, run.hosts
 
 
 @pytest.fixture
@@ -86,6 +72,42 @@ def caddy_ca(key: Path, address: str) -> str:
     options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     command = ["ssh", "-i", str(key), *options, f"root@{address}", f"cat {CADDY_ROOT}"]
     return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def secrets_of(sandbox, do) -> dict[str, str]:
+    """Every secret the sandbox holds: database passwords (and so their URIs), the registry's credentials."""
+    found = {f"database password {i}": p for i, p in enumerate(sandbox.control("GET", "secrets")["secrets"])}
+    auth = do.registry.get_docker_credentials()["auths"]["registry.digitalocean.com"]["auth"]
+    found["registry auth"] = auth
+    found["registry password"] = base64.b64decode(auth).decode().partition(":")[2]
+    found["API token"] = sandbox.running.env()["DIGITALOCEAN_TOKEN"]
+    return found
+
+
+def written_since(started: float) -> list[Path]:
+    """Files the run wrote: in the project (but the virtualenv and git) and in ~/.ansible."""
+    roots = [ROOT, Path.home() / ".ansible"]
+    skip = {ROOT / ".venv", ROOT / ".git"}
+    files = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if Path(dirpath, d) not in skip]
+            for name in filenames:
+                path = Path(dirpath, name)
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime >= started:
+                        files.append(path)
+    return files
+
+
+def assert_no_secret_in(output: str, secrets: dict[str, str], since: float) -> None:
+    assert len(secrets) >= 9  # two admin passwords, five app users, the registry's credentials, the token
+    leaks = [f"{what} in the output" for what, value in secrets.items() if value in output]
+    for path in written_since(since):
+        with contextlib.suppress(OSError):
+            content = path.read_bytes()
+            leaks += [f"{what} in {path}" for what, value in secrets.items() if value.encode() in content]
+    assert not leaks, leaks
 
 
 class Load:
@@ -137,9 +159,11 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert sandbox.summary(since=mark)["writes"] == 0, "the plan wrote to the API"
     assert "oxy-api-backend" not in stats  # nothing to configure yet: the droplet does not exist
 
-    rc, out, stats = run_site(sandbox, key)
+    started = time.time()
+    rc, out, stats = run_site(sandbox, key, "-vvv")
     assert rc == 0, out
     assert stats["oxy-api-backend"]["failed"] == 0 and stats["oxy-api-backend"]["changed"] > 0
+    assert_no_secret_in(out, secrets_of(sandbox, do), since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
     address = droplet_address(do)
     records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.fixtures.playbooks import ansible_playbook
 from tests.playbooks.test_site import run_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,22 +245,6 @@ THROUGH_SITE = [
 ]
 
 
-def ansible_playbook(sandbox, inventory, playbook, *extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
-    env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(playbook), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
-
-
 def case_play(case_id, overrides):
     """A play that runs site.yml's validation on one definition and records how it ended."""
 
@@ -320,7 +302,7 @@ def batch(sandbox_process, tmp_path_factory):
     )
     playbook = work / "cases.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
-    rc, out = ansible_playbook(sandbox_process, "inventory/sandbox", playbook)
+    rc, out, _ = ansible_playbook(sandbox_process, playbook, timeout=600)
     assert rc == 0, out
     return {
         "outcomes": json.loads((work / "outcomes.json").read_text()),
@@ -367,7 +349,9 @@ def test_site_refuses_before_any_write(sandbox, case_id, extra):
 
 def test_the_production_template_is_refused_naming_what_to_fill_in(sandbox):
     """inventory/production's account.yml is a template: its plan fails before anything is written."""
-    rc, out = ansible_playbook(sandbox, "inventory/production", "site.yml", "--check", "--diff")
+    rc, out, _ = ansible_playbook(
+        sandbox, "site.yml", "--check", "--diff", inventory="inventory/production", timeout=600
+    )
     assert rc != 0, out
     assert "oxy_ssh_allowed_cidrs: is empty" in out
     missing = re.findall(r"oxy_app_image_tags\.([a-z-]+): missing", out)

@@ -9,13 +9,11 @@ same resources are created straight through pydo from the environment definition
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+
+from tests.fixtures.playbooks import Run, ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
@@ -25,25 +23,8 @@ APPS = [a["name"] for a in ENV["oxy_apps"]]
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
 
-def run_playbook(sandbox, playbook: str, *extra: str) -> tuple[int, str, dict]:
-    """ansible-playbook against the sandbox inventory, as tests/playbooks/test_site.py runs site.yml."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITALOCEAN_", "DO_API", "ANSIBLE_"))}
-    env.update(sandbox.running.env(), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", "inventory/sandbox", playbook, *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    stats = (
-        dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()), strict=True)) if recap else {}
-    )
-    return proc.returncode, proc.stdout + proc.stderr, stats
+def run_playbook(sandbox, playbook: str, *extra: str) -> Run:
+    return ansible_playbook(sandbox, playbook, *extra, timeout=600)
 
 
 def teardown(sandbox, *extra: str) -> tuple[int, str, dict]:

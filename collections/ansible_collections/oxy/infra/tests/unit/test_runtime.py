@@ -13,7 +13,7 @@ import yaml
 
 COLLECTION = Path(__file__).resolve().parents[2]
 # Modules that only connect and look (no DigitalOcean client): no diff, nothing to change.
-READ_ONLY_CHECKS = {"oxy.infra.endpoint_check"}
+READ_ONLY_CHECKS = {"oxy.infra.endpoint_check", "oxy.infra.mongodb_access"}
 
 
 def modules_using(*client_bases):
