@@ -253,6 +253,7 @@ def test_a_restarted_sandbox_finds_its_machines_again(tmp_path, key_pair):
             if states == ["active", "active"]:
                 break
             time.sleep(0.5)
+        assert states == ["active", "active"], "both droplets boot (they share their VPC's new network)"
         process.stop(running)
         # While the API is down, one machine stops, and the store (the source of truth) loses the
         # other droplet: its machine is then an orphan.
@@ -270,3 +271,14 @@ def test_a_restarted_sandbox_finds_its_machines_again(tmp_path, key_pair):
     finally:
         running.control("POST", "reset")
         process.stop(running)
+
+
+@pytest.mark.slow
+def test_names_give_one_machine_per_droplet(machines, do, key_pair, account):
+    body = {"names": ["web-1", "web-2"], "region": "ams3", "size": "s-1vcpu-1gb", "image": "debian-12-x64"}
+    created = do.droplets.create({**body, "vpc_uuid": account["id"]})["droplets"]
+    droplets = [wait_active(do, d["id"]) for d in created]
+    inspected = [container(machines, d["id"]) for d in droplets]
+    assert [c["Config"]["Hostname"] for c in inspected] == ["web-1", "web-2"]
+    assert len({address(d, "public") for d in droplets}) == 2
+    assert len({address(d, "private") for d in droplets}) == 2

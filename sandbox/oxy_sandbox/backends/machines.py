@@ -146,6 +146,7 @@ class Machines:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="machines")
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._networks_guard = threading.Lock()
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
@@ -264,6 +265,10 @@ class Machines:
 
     # -- networks --------------------------------------------------------------------------
     def ensure_vpc_network(self, vpc: dict) -> str:
+        with self._networks_guard:  # droplets created together (names: [...]) share their VPC's network
+            return self._ensure_vpc_network(vpc)
+
+    def _ensure_vpc_network(self, vpc: dict) -> str:
         name = self.vpc_network_name(vpc["id"])
         try:
             self.docker.networks.get(name)
