@@ -13,12 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from . import routes
-from .backends import droplets as droplet_machines
-from .backends.machines import Machines, instance_id
+from .backends.machines import PUBLIC_BRIDGE, PUBLIC_RANGE, Machines, instance_id
 from .backends.netfilter import Enforcer
 from .backends.registry import Registry
-from .core import ERROR_IDS, APIError, Sandbox, Settings
-from .store import Store
+from .core import ERROR_IDS, NOT_FOUND, APIError, Sandbox, Settings
+from .store import Missing, Store
 
 log = logging.getLogger("oxy_sandbox")
 
@@ -58,6 +57,10 @@ def create_app(sandbox: Sandbox) -> FastAPI:
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
         return error_response(exc.status, exc.message, exc.error_id, path=request.url.path)
 
+    @app.exception_handler(Missing)
+    async def _gone(request: Request, exc: Missing) -> JSONResponse:
+        return error_response(404, NOT_FOUND, path=request.url.path)  # gone between its lookup and its change
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         status = 400 if request.url.path.startswith(_BAD_REQUEST_PATHS) else 422
@@ -83,8 +86,10 @@ def create_app(sandbox: Sandbox) -> FastAPI:
                 response = error_response(429, "API rate limit exceeded.", headers=extra)
             else:
                 response, injected = await _with_faults(sb, request, call_next)
-                if request.method not in ("GET", "HEAD") and response.status_code < 400:
-                    droplet_machines.sync_firewalls(sb)  # rules follow firewalls, droplets and tags
+                if request.method not in ("GET", "HEAD"):
+                    # Rules follow firewalls, droplets and tags; also after an error, which may come after
+                    # the change took effect (a no-op when nothing changed).
+                    sb.networking.sync_firewalls()
         response.headers.update(rate_headers)
         route = request.scope.get("route")
         sb.log.add(
@@ -136,7 +141,7 @@ def build(state: str | None = None, backends: dict | None = None, **settings) ->
     ``registry_dir``) gives droplets real machines where this machine can run them.
     """
     sandbox = Sandbox(Store(state), Settings(**settings))
-    routes.seed(sandbox)
+    sandbox.projects.default()  # what every fresh account has
     if backends and backends.get("machines", "auto") != "off":
         attach_backends(sandbox, state, **{k: v for k, v in backends.items() if k != "machines"})
     return create_app(sandbox)
@@ -146,7 +151,7 @@ def attach_backends(
     sb: Sandbox,
     state: str | None,
     droplet_image: str | None = None,
-    public_range: str = "198.51.100.0/24",
+    public_range: str = PUBLIC_RANGE,
     tls_dir: Path | None = None,
     registry_dir: Path | None = None,
 ) -> None:
@@ -160,7 +165,9 @@ def attach_backends(
         return
     sb.machines = machines
     if Enforcer.available():
-        sb.netfilter = Enforcer(instance)
+        public = machines.public
+        reserved = (public.operator, public.outside, *public.registry_candidates())
+        sb.netfilter = Enforcer(instance, reserved=reserved, bridge=PUBLIC_BRIDGE)
     else:
         log.warning("iptables is not usable here: cloud firewalls are recorded, not enforced")
     if registry_dir and tls_dir and Registry.available():
@@ -184,7 +191,7 @@ def attach_backends(
         public_range,
         sb.registry.address if sb.registry else "none",
     )
-    droplet_machines.reconcile(sb)
+    sb.droplets.reconcile()
 
 
 def detach_backends(sb: Sandbox) -> None:

@@ -21,6 +21,7 @@ import uvicorn
 
 from . import process
 from .app import build, detach_backends
+from .backends.machines import PUBLIC_RANGE
 from .backends.registry import Registry
 from .tls import ensure_certs
 
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("OXY_SANDBOX_DROPLET_IMAGE"),
         help="the image droplets boot (tests/images/build makes it; default $OXY_SANDBOX_DROPLET_IMAGE)",
     )
-    serve.add_argument("--public-range", default="198.51.100.0/24", help="the droplets' public network")
+    serve.add_argument("--public-range", default=PUBLIC_RANGE, help="the droplets' public network")
     serve.add_argument("--burst-limit", type=int, default=250, help="requests per minute per token (0: off)")
     serve.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour per token")
     serve.add_argument("--log-level", default="warning")
@@ -139,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         return _push(args)
     if args.command == "down":
         return _down(args)
+    # The state holds every password the sandbox issued: this machine's root only.
+    os.umask(0o077)
     args.state_dir.mkdir(parents=True, exist_ok=True)
+    args.state_dir.chmod(0o700)
     state = args.state_dir / "state.db"
     if args.reset:
         for suffix in ("", "-wal", "-shm"):

@@ -157,7 +157,7 @@ class RequestLog:
 
 
 class Sandbox:
-    """Everything one running sandbox holds: state, settings, faults, limiter and log."""
+    """Everything one running sandbox holds: state, settings, faults, limiter, log and the backends."""
 
     def __init__(self, store: Store, settings: Settings | None = None):
         self.store = store
@@ -172,10 +172,36 @@ class Sandbox:
         self.netfilter = None
         self.registry = None
         self.machines_note = "machines are off"
+        # One backend per resource family (moto's models): state, rules, lifecycle, side effects.
+        from .backends.account import AccountBackend
+        from .backends.apps import AppsBackend
+        from .backends.databases import DatabasesBackend
+        from .backends.domains import DomainsBackend
+        from .backends.droplets import DropletsBackend
+        from .backends.networking import NetworkingBackend
+        from .backends.projects import ProjectsBackend
+
+        self.account = AccountBackend(self)
+        self.networking = NetworkingBackend(self)
+        self.droplets = DropletsBackend(self)
+        self.databases = DatabasesBackend(self)
+        self.apps = AppsBackend(self)
+        self.projects = ProjectsBackend(self)
+        self.domains = DomainsBackend(self)
 
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self.random = random.Random(faults.seed)
+
+    def reset(self) -> None:
+        """An empty account: machines, networks and firewall rules, every resource, fault, rate-limit
+        window and logged request go; settings stay."""
+        self.droplets.reset()
+        self.store.reset()
+        self.limiter.calls.clear()
+        self.set_faults(Faults())
+        self.log.entries.clear()
+        self.projects.default()
 
 
 def paginate(request, key: str, items: list, render=None) -> dict:

@@ -25,12 +25,14 @@ class Running:
 
     def _request(self, method: str, url: str, body: dict | None, headers: dict) -> tuple[int, dict]:
         context = ssl.create_default_context(cafile=self.ca) if self.ca else None
+        # A reset removes machines and their disks, which can take a while on a busy machine.
+        timeout = 600 if url.endswith("/_sandbox/reset") else 60
         data = json.dumps(body).encode() if body is not None else None
         if data is not None:
             headers = {**headers, "Content-Type": "application/json"}
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, context=context, timeout=60) as resp:
+            with urllib.request.urlopen(req, context=context, timeout=timeout) as resp:
                 raw = resp.read()
                 return resp.status, json.loads(raw) if raw else {}
         except urllib.error.HTTPError as exc:

@@ -1,4 +1,8 @@
-"""Backends own side effects outside the API's state: machines, networks, firewall rules, the registry.
+"""Backends own the sandbox's state, rules, lifecycles and side effects (moto's ``models``).
 
-Routes never call Docker, iptables or child processes themselves; they ask a backend.
+One backend per resource family, instantiated once per ``Sandbox``: ``account`` (SSH keys, tags,
+actions, the registry), ``networking`` (VPCs, firewalls), ``droplets``, ``databases``, ``apps``,
+``projects``, ``domains``. ``machines``, ``netfilter`` and ``registry`` drive Docker, iptables and
+the registry process for them. Routes never call Docker, iptables or child processes themselves,
+and never change stored objects: they ask a backend.
 """

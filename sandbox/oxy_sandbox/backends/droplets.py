@@ -1,17 +1,24 @@
-"""Droplets backed by machines: what happens to the machine when the API changes a droplet.
+"""Droplets, their actions, and the machines behind them.
 
 The store stays the source of truth. A machine-backed droplet carries ``_addresses`` (its public
 and private IPv4, fixed at creation) and ``_machine: true``; its status moves to ``active`` (and
 its actions to ``completed``) only once the machine did the work, never before the configured
-delay. Every change that can alter who may reach a machine ends in ``sync_firewalls``.
+delay. Every change that can alter who may reach a machine ends in the networking backend's
+``sync_firewalls``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 
-from ..core import Sandbox, now_iso
+from .. import catalog
+from ..core import APIError, now_iso, unprocessable
+from ..store import Frozen
+from .base import Backend
+from .machines import PUBLIC_RANGE, PublicNetwork
+from .networking import check_region
 
 log = logging.getLogger("oxy_sandbox.droplets")
 
@@ -22,134 +29,327 @@ POWER = {
     "reboot": dict(on=True, restart=True),
     "power_cycle": dict(on=True, restart=True),
 }
-
-
-def machines_on(sb: Sandbox) -> bool:
-    return sb.machines is not None and sb.settings.machines
-
-
-def sync_firewalls(sb: Sandbox) -> None:
-    if sb.netfilter is None:
-        return
-    with sb.store.lock:
-        firewalls = [dict(f) for f in sb.store.all("firewalls")]
-        droplets = [dict(d) for d in sb.store.all("droplets") if d.get("_machine")]
-    sb.netfilter.sync(firewalls, droplets)
+MACHINE_ACTIONS = {*POWER, "resize"}
+TAG_ACTIONS = {
+    "power_cycle",
+    "power_on",
+    "power_off",
+    "shutdown",
+    "enable_ipv6",
+    "enable_backups",
+    "disable_backups",
+    "snapshot",
+}
+# Public addresses come from the sandbox's public network (PUBLIC_RANGE unless configured otherwise).
+# Machine-less droplets take them too, and may share one once the range is used up; a droplet with a
+# machine never does.
 
 
 def _remaining(started: float, delay: float) -> float:
     return max(0.0, started + delay - time.time())
 
 
-def _finish(sb: Sandbox, droplet_id: int, action_id: int | None, delay: float, changes: dict, ok: bool) -> None:
-    """Record the machine's work: the droplet's changes and its action's end."""
-    with sb.store.lock:
-        action = sb.store.get("actions", action_id) if action_id else None
-        if action is not None:
-            if ok:
-                sb.store.schedule(action, delay, {"status": "completed", "completed_at": now_iso()})
-            else:
-                action.update(status="errored", completed_at=now_iso())
-            sb.store.put("actions", action["id"], action)
-        droplet = sb.store.get("droplets", droplet_id)
-        if droplet is not None and ok and changes:
-            sb.store.schedule(droplet, delay, changes)
-            sb.store.put("droplets", droplet_id, droplet)
+class DropletsBackend(Backend):
+    def machines_on(self) -> bool:
+        return self.sb.machines is not None and self.settings.machines
 
+    # -- reading ------------------------------------------------------------------------
+    def list(self, tag_name: str | None = None, name: str | None = None, kind: str | None = None) -> list[Frozen]:
+        if tag_name and (name or kind):
+            raise unprocessable("tag_name cannot be combined with name or type")
+        if kind not in (None, "droplets", "gpus"):
+            raise unprocessable("type: must be droplets or gpus")
+        rows = sorted(self.store.all("droplets"), key=lambda d: d["id"])
+        if tag_name:
+            rows = [d for d in rows if tag_name in d["tags"]]
+        if name:
+            rows = [d for d in rows if d["name"].lower() == name.lower()]
+        if kind == "gpus":
+            rows = []
+        return rows
 
-def create_machine(sb: Sandbox, droplet: dict, vpc: dict, keys: list[str], action_id: int, active: dict) -> None:
-    """Boot ``droplet``'s machine; the droplet becomes ``active`` (with ``active`` applied) once SSH answers."""
-    started = time.time()
-    delay = sb.settings.droplet_delay
-    snapshot = dict(droplet)
+    def get(self, droplet_id: int) -> Frozen:
+        return self.must("droplets", droplet_id)
 
-    def job() -> None:
-        try:
-            sb.machines.create(snapshot, vpc, keys, snapshot.get("_user_data"))
-        except Exception:
-            _finish(sb, snapshot["id"], action_id, 0, {}, ok=False)
-            raise
-        if sb.store.get("droplets", snapshot["id"]) is None:  # deleted while it booted
-            sb.machines.destroy(snapshot["id"])
+    # -- creating -----------------------------------------------------------------------
+    def _public_ip(self, machine: bool) -> tuple[str, str, str]:
+        """(address, netmask, gateway) on the public network; the lowest one no droplet holds."""
+        machines = self.sb.machines
+        public = machines.public if machines else PublicNetwork(ipaddress.ip_network(PUBLIC_RANGE))
+        net, pool = public.subnet, public.pool()
+        taken = {(d.get("_addresses") or {}).get("public") for d in self.store.all("droplets")}
+        if machine:
+            taken |= machines.used_public_addresses()
+        free = [a for a in pool if a not in taken]
+        if not free:
+            if machine:
+                raise unprocessable("the sandbox's public network has no address left for another droplet")
+            free = [pool[self.store.next_id("public_ip_wrap", 0) % len(pool)]]
+        return free[0], str(net.netmask), str(net.network_address + 1)
+
+    def create(self, body) -> list[tuple[Frozen, Frozen]]:
+        """Droplets for a ``DropletCreate`` (``name`` or ``names``), each with its create action."""
+        region = check_region(body.region or "nyc3")
+        if body.size not in catalog.size_slugs():
+            raise unprocessable(f"size: {body.size!r} is not a valid size for Droplet creation")
+        image = catalog.image(body.image)
+        if image is None:
+            raise unprocessable(f"image: {body.image!r} is not a valid image for Droplet creation")
+        for key in body.ssh_keys or []:
+            if self.sb.account.find_key(key) is None:
+                raise unprocessable(f"ssh_keys: {key!r} is not an SSH key id or fingerprint on this account")
+        vpc = self.sb.networking.resolve_vpc(body.vpc_uuid, region, "vpc_uuid", f"region {region}")
+        names = [body.name] if body.name is not None else body.names
+        return [self._create_one(name, body, region, image, vpc) for name in names]
+
+    def _create_one(self, name: str, body, region: str, image: dict, vpc: Frozen) -> tuple[Frozen, Frozen]:
+        did = self.store.next_id("droplet", 500000001)
+        size = catalog.size(body.size)
+        machine = self.machines_on()
+        features = ["droplet_agent", "private_networking"]
+        features += [
+            f for f, on in (("backups", body.backups), ("ipv6", body.ipv6), ("monitoring", body.monitoring)) if on
+        ]
+        private_ip = self.sb.networking.allocate_private_ip(vpc["id"])
+        vpc_net = ipaddress.ip_network(vpc["ip_range"])
+        v4 = [{"ip_address": private_ip, "netmask": str(vpc_net.netmask), "gateway": "nil", "type": "private"}]
+        public_ip = None
+        if body.public_networking:
+            public_ip, netmask, gateway = self._public_ip(machine)
+            v4.append({"ip_address": public_ip, "netmask": netmask, "gateway": gateway, "type": "public"})
+        v6 = (
+            [{"ip_address": f"2001:db8::{did:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
+            if body.ipv6
+            else []
+        )
+        self.sb.account.ensure_tags(body.tags)
+        keys = [self.sb.account.find_key(k)["public_key"] for k in body.ssh_keys or []]
+        active = {"status": "active", "networks": {"v4": v4, "v6": v6}}
+        droplet = {
+            "id": did,
+            "name": name,
+            "memory": size["memory"],
+            "vcpus": size["vcpus"],
+            "disk": size["disk"],
+            "disk_info": size["disk_info"],
+            "locked": False,
+            "status": "new",
+            "kernel": None,
+            "created_at": now_iso(),
+            "features": features,
+            "backup_ids": [],
+            "snapshot_ids": [],
+            "next_backup_window": None,
+            "image": image,
+            "volume_ids": list(body.volumes or []),
+            "size": size,
+            "size_slug": size["slug"],
+            "networks": {"v4": [], "v6": []},
+            "region": catalog.region(region),
+            "tags": list(dict.fromkeys(body.tags or [])),
+            "vpc_uuid": vpc["id"],
+            "_user_data": body.user_data,
+            "_ssh_keys": body.ssh_keys or [],
+            "_authorized_keys": keys,
+            "_addresses": {"public": public_ip, "private": private_ip},
+            "_machine": machine and public_ip is not None,
+            "_on_active": active,
+        }
+        if droplet["_machine"]:
+            action = self.sb.account.new_action("create", did, region, None)
+        else:
+            self.store.schedule(droplet, self.settings.droplet_delay, active)
+            action = self.sb.account.new_action("create", did, region, self.settings.droplet_delay)
+        droplet["_create_action"] = action["id"]
+        stored = self.store.create("droplets", did, droplet)
+        self.sb.projects.assign(f"do:droplet:{did}")
+        if stored["_machine"]:
+            self._create_machine(stored, self.store.get("vpcs", vpc["id"]), keys, action["id"], active)
+        return stored, action
+
+    # -- destroying ---------------------------------------------------------------------
+    def _destroy(self, droplet: Frozen) -> None:
+        self.store.delete("droplets", droplet["id"])
+        self.sb.projects.forget(f"do:droplet:{droplet['id']}")
+        self.sb.networking.forget_droplet(droplet["id"])
+        if droplet.get("_machine") and self.sb.machines is not None:
+            self.sb.machines.submit(droplet["id"], self.sb.machines.destroy, droplet["id"])
+
+    def destroy(self, droplet_id: int) -> None:
+        self._destroy(self.get(droplet_id))
+
+    def destroy_by_tag(self, tag_name: str) -> None:
+        for droplet in [d for d in self.store.all("droplets") if tag_name in d["tags"]]:
+            self._destroy(droplet)
+
+    def destroy_dangerously(self, droplet_id: int, confirmed: bool) -> None:
+        droplet = self.get(droplet_id)
+        if not confirmed:
+            raise APIError(412, "X-Dangerous: true is required to destroy a droplet with its associated resources")
+        self._destroy(droplet)
+
+    # -- actions ------------------------------------------------------------------------
+    def actions(self, droplet_id: int) -> list[Frozen]:
+        self.get(droplet_id)
+        return self.sb.account.actions(resource_id=droplet_id)
+
+    def action(self, droplet_id: int, action_id: int) -> Frozen:
+        return self.sb.account.action(action_id, resource_id=droplet_id)
+
+    def act(self, droplet_id: int, body) -> Frozen:
+        return self._act(self.get(droplet_id), body)
+
+    def act_by_tag(self, tag_name: str, body) -> list[Frozen]:
+        if body.type not in TAG_ACTIONS:
+            raise unprocessable(f"type: {body.type} cannot be applied by tag")
+        droplets = [d for d in self.store.all("droplets") if tag_name in d["tags"]]
+        return [self._act(d, body) for d in droplets]
+
+    def _act(self, droplet: Frozen, body) -> Frozen:
+        kind = body.type
+        region = droplet["region"]["slug"]
+        if droplet["status"] == "new" or self.sb.account.busy(droplet["id"]):
+            raise unprocessable("Droplet already has a pending event.")
+        changes: dict = {}
+        if kind in ("power_off", "shutdown"):
+            changes = {"status": "off"}
+        elif kind in ("power_on", "reboot", "power_cycle"):
+            changes = {"status": "active"}
+        elif kind == "resize":
+            if body.size not in catalog.size_slugs():
+                raise unprocessable(f"size: {body.size!r} is not a valid size")
+            if droplet["status"] != "off":
+                raise unprocessable("Droplet is currently on. Please power it off to run this event.")
+            size = catalog.size(body.size)
+            if size["disk"] < droplet["disk"] and body.disk:
+                raise unprocessable("size: a droplet's disk cannot shrink")
+            changes = {"size": size, "size_slug": size["slug"], "memory": size["memory"], "vcpus": size["vcpus"]}
+            if body.disk:
+                changes["disk"] = size["disk"]
+        elif kind == "rename":
+            if not body.name:
+                raise unprocessable("name: is required for rename")
+            changes = {"name": body.name}
+        elif kind == "snapshot":
+            changes = {"snapshot_ids": [*droplet["snapshot_ids"], self.store.next_id("image", 190000001)]}
+        elif kind == "enable_ipv6":
+            v6 = [
+                {
+                    "ip_address": f"2001:db8::{droplet['id']:x}",
+                    "netmask": 64,
+                    "gateway": "2001:db8::1",
+                    "type": "public",
+                }
+            ]
+            changes = {
+                "networks": {**droplet["networks"], "v6": v6},
+                "features": sorted({*droplet["features"], "ipv6"}),
+            }
+        elif kind == "enable_backups":
+            changes = {"features": sorted({*droplet["features"], "backups"})}
+        elif kind == "disable_backups":
+            changes = {"features": [f for f in droplet["features"] if f != "backups"]}
+        if droplet.get("_machine") and self.sb.machines is not None and kind in MACHINE_ACTIONS:
+            action = self.sb.account.new_action(kind, droplet["id"], region, None)
+            self._machine_action(droplet, action, changes, catalog.size(body.size) if kind == "resize" else None)
+            return action
+        action = self.sb.account.new_action(kind, droplet["id"], region, self.settings.action_delay)
+        if changes:
+            with self.store.editing("droplets", droplet["id"]) as changing:
+                self.store.schedule(changing, self.settings.action_delay, changes)
+        return action
+
+    # -- machines -----------------------------------------------------------------------
+    def _finish(self, droplet_id: int, action_id: int | None, delay: float, changes: dict, ok: bool) -> None:
+        """Record the machine's work: the droplet's changes and its action's end."""
+        with self.store.lock:
+            if action_id:
+                self.sb.account.finish_action(action_id, delay, ok)
+            if ok and changes and self.store.get("droplets", droplet_id) is not None:
+                with self.store.editing("droplets", droplet_id) as droplet:
+                    self.store.schedule(droplet, delay, changes)
+
+    def _create_machine(self, droplet: Frozen, vpc: Frozen, keys: list[str], action_id: int, active: dict) -> None:
+        """Boot ``droplet``'s machine; the droplet becomes ``active`` (with ``active`` applied) once SSH answers."""
+        sb = self.sb
+        started = time.time()
+        delay = self.settings.droplet_delay
+
+        def job() -> None:
+            try:
+                sb.machines.create(droplet, vpc, keys, droplet.get("_user_data"))
+            except Exception:
+                self._finish(droplet["id"], action_id, 0, {}, ok=False)
+                raise
+            if self.store.get("droplets", droplet["id"]) is None:  # deleted while it booted
+                sb.machines.destroy(droplet["id"])
+                return
+            self._finish(droplet["id"], action_id, _remaining(started, delay), active, ok=True)
+            sb.networking.sync_firewalls()
+
+        sb.machines.submit(droplet["id"], job)
+
+    def _machine_action(self, droplet: Frozen, action: Frozen, changes: dict, size: dict | None) -> None:
+        """Do ``action`` (a power action or resize) on the droplet's machine."""
+        sb = self.sb
+        kind = action["type"]
+        started = time.time()
+        delay = self.settings.action_delay
+
+        def job() -> None:
+            try:
+                if kind == "resize":
+                    sb.machines.resize(droplet, size)
+                else:
+                    sb.machines.power(droplet, **POWER[kind])
+            except Exception:
+                self._finish(droplet["id"], action["id"], 0, {}, ok=False)
+                raise
+            self._finish(droplet["id"], action["id"], _remaining(started, delay), changes, ok=True)
+
+        sb.machines.submit(droplet["id"], job)
+
+    def reconcile(self) -> None:
+        """After a restart: machines follow the store; machines of droplets that are gone are removed."""
+        machines = self.sb.machines
+        if machines is None:
             return
-        _finish(sb, snapshot["id"], action_id, _remaining(started, delay), active, ok=True)
-        sync_firewalls(sb)
+        owned = machines.owned()
+        droplets = {d["id"]: d for d in self.store.all("droplets") if d.get("_machine")}
+        for droplet_id in set(owned) - set(droplets):
+            log.info("removing the machine of deleted droplet %s", droplet_id)
+            machines.submit(droplet_id, machines.destroy, droplet_id)
+        for droplet_id, droplet in droplets.items():
+            container = owned.get(droplet_id)
+            status = droplet["status"]
+            if status == "new":  # its boot was cut short: finish it
+                machines.submit(droplet_id, self._finish_boot, droplet, container is None)
+            elif container is None:
+                log.warning("droplet %s lost its machine; booting a new one", droplet_id)
+                machines.submit(droplet_id, self._boot, droplet)
+                if status == "off":
+                    machines.submit(droplet_id, machines.power, droplet, False)
+            elif status == "active" and container.status != "running":
+                machines.submit(droplet_id, machines.power, droplet, True)
+            elif status == "off" and container.status == "running":
+                machines.submit(droplet_id, machines.power, droplet, False)
+        self.sb.networking.sync_firewalls()
 
-    sb.machines.submit(droplet["id"], job)
+    def _boot(self, droplet: Frozen) -> None:
+        vpc = self.store.get("vpcs", droplet["vpc_uuid"])
+        self.sb.machines.create(droplet, vpc, droplet.get("_authorized_keys") or [], droplet.get("_user_data"))
 
+    def _finish_boot(self, droplet: Frozen, missing: bool) -> None:
+        if missing:
+            self._boot(droplet)
+        else:
+            self.sb.machines.power(droplet, on=True)
+        self._finish(droplet["id"], droplet.get("_create_action"), 0, droplet.get("_on_active") or {}, ok=True)
+        self.sb.networking.sync_firewalls()
 
-def machine_action(sb: Sandbox, droplet: dict, action: dict, changes: dict, size: dict | None) -> bool:
-    """Do ``action`` on the machine; False when the action has no effect on a machine."""
-    kind = action["type"]
-    if kind not in POWER and kind != "resize":
-        return False
-    started = time.time()
-    delay = sb.settings.action_delay
-    snapshot = dict(droplet)
-
-    def job() -> None:
-        try:
-            if kind == "resize":
-                sb.machines.resize(snapshot, size)
-            else:
-                sb.machines.power(snapshot, **POWER[kind])
-        except Exception:
-            _finish(sb, snapshot["id"], action["id"], 0, {}, ok=False)
-            raise
-        _finish(sb, snapshot["id"], action["id"], _remaining(started, delay), changes, ok=True)
-
-    sb.machines.submit(droplet["id"], job)
-    return True
-
-
-def destroy_machine(sb: Sandbox, droplet: dict) -> None:
-    if droplet.get("_machine") and sb.machines is not None:
-        sb.machines.submit(droplet["id"], sb.machines.destroy, droplet["id"])
-
-
-def reconcile(sb: Sandbox) -> None:
-    """After a restart: machines follow the store; machines of droplets that are gone are removed."""
-    if sb.machines is None:
-        return
-    owned = sb.machines.owned()
-    droplets = {d["id"]: d for d in sb.store.all("droplets") if d.get("_machine")}
-    for droplet_id in set(owned) - set(droplets):
-        log.info("removing the machine of deleted droplet %s", droplet_id)
-        sb.machines.submit(droplet_id, sb.machines.destroy, droplet_id)
-    for droplet_id, droplet in droplets.items():
-        container = owned.get(droplet_id)
-        status = droplet["status"]
-        if status == "new":  # its boot was cut short: finish it
-            sb.machines.submit(droplet_id, _finish_boot, sb, dict(droplet), container is None)
-        elif container is None:
-            log.warning("droplet %s lost its machine; booting a new one", droplet_id)
-            sb.machines.submit(droplet_id, _boot, sb, dict(droplet))
-            if status == "off":
-                sb.machines.submit(droplet_id, sb.machines.power, dict(droplet), False)
-        elif status == "active" and container.status != "running":
-            sb.machines.submit(droplet_id, sb.machines.power, dict(droplet), True)
-        elif status == "off" and container.status == "running":
-            sb.machines.submit(droplet_id, sb.machines.power, dict(droplet), False)
-    sync_firewalls(sb)
-
-
-def _boot(sb: Sandbox, droplet: dict) -> None:
-    vpc = sb.store.get("vpcs", droplet["vpc_uuid"])
-    sb.machines.create(droplet, vpc, droplet.get("_authorized_keys") or [], droplet.get("_user_data"))
-
-
-def _finish_boot(sb: Sandbox, droplet: dict, missing: bool) -> None:
-    if missing:
-        _boot(sb, droplet)
-    else:
-        sb.machines.power(droplet, on=True)
-    _finish(sb, droplet["id"], droplet.get("_create_action"), 0, droplet.get("_on_active") or {}, ok=True)
-    sync_firewalls(sb)
-
-
-def reset(sb: Sandbox) -> None:
-    """Every machine, network and firewall rule of this sandbox goes (``/_sandbox/reset``)."""
-    if sb.machines is not None:
-        sb.machines.remove_all()
-    if sb.netfilter is not None:
-        sb.netfilter.remove()
+    def reset(self) -> None:
+        """Every machine, network and firewall rule of this sandbox goes (``/_sandbox/reset``)."""
+        if self.sb.machines is not None:
+            self.sb.machines.remove_all()
+        if self.sb.netfilter is not None:
+            self.sb.netfilter.remove()

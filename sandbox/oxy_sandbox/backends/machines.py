@@ -33,10 +33,16 @@ import docker
 log = logging.getLogger("oxy_sandbox.machines")
 
 PUBLIC_NETWORK = "oxy-sandbox-public"
+# RFC 5737 documentation space; on this kind of machine 192.0.2.0/24 is the host's own network and the
+# package registries resolve into 203.0.113.0/24, so the third one is the droplets' "internet".
+PUBLIC_RANGE = "198.51.100.0/24"
 PUBLIC_BRIDGE = "oxy-public"
 LABEL = "oxy.sandbox"
 # systemd in a container: the capabilities a droplet's own dockerd needs (--privileged is refused
-# on some hosts, so they are listed), cgroups from the host, /run and /tmp as tmpfs.
+# on some hosts, so they are listed; not DAC_READ_SEARCH, whose open_by_handle_at reads the host's
+# files), cgroups from the host, /run and /tmp as tmpfs. A machine that runs Docker is not a strong
+# boundary against its own root (SYS_ADMIN, the host's cgroup tree): the sandbox's droplets are for
+# the project's own tests and playbooks, not for running untrusted code.
 CAPABILITIES = [
     "SYS_ADMIN",
     "NET_ADMIN",
@@ -46,7 +52,6 @@ CAPABILITIES = [
     "AUDIT_WRITE",
     "SETFCAP",
     "SYS_CHROOT",
-    "DAC_READ_SEARCH",
     "IPC_LOCK",
     "SYS_NICE",
     "LINUX_IMMUTABLE",

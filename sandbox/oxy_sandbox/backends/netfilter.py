@@ -1,9 +1,10 @@
 """Cloud firewalls enforced on this machine, outside the droplets, as DigitalOcean does it.
 
-Each sandbox owns one iptables chain (``OXYFW-<instance>``) that FORWARD, OUTPUT and INPUT jump
-to first. It is rebuilt as a whole, atomically (``iptables-restore --noflush``), whenever the
-rules it would hold change: a firewall, a droplet's addresses or tags. Root inside a droplet
-cannot touch it (it lives in this machine's network namespace, not the droplet's).
+Each sandbox owns two iptables chains (``OXYFW-<instance>-O`` for what leaves a droplet,
+``-I`` for what reaches one) that FORWARD, OUTPUT and INPUT jump to first. They are rebuilt as a
+whole, atomically (``iptables-restore --noflush``), whenever the rules they would hold change: a
+firewall, a droplet's addresses or tags. They live in this machine's network namespace, not the
+droplet's, so root inside a droplet cannot change them with iptables.
 
 For every droplet that a firewall applies to (by id or by tag): replies to its own connections
 pass; inbound traffic to its addresses passes only as an inbound rule allows (protocol, ports,
@@ -46,44 +47,57 @@ def _addresses_of(targets: dict, droplets: list[dict]) -> list[str]:
     return found
 
 
-def ruleset(chain: str, firewalls: list[dict], droplets: list[dict]) -> list[list[str]]:
-    """The chain's rules (iptables arguments after ``-A chain``) for these firewalls and machines."""
+def ruleset(firewalls: list[dict], droplets: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    """(inbound, outbound) rules, as iptables arguments after ``-A <chain>``, for these firewalls and machines.
+
+    Allowed traffic RETURNs (Docker's own rules then decide as usual); what a firewall does not allow is
+    dropped. Inbound rules match a droplet's addresses as destination, outbound ones as source, in two
+    chains that every forwarded packet goes through in turn: one droplet's open outbound rules never
+    decide for another droplet's inbound ones.
+    """
     machines = [d for d in droplets if d.get("_addresses")]
-    rules: list[list[str]] = []
+    inbound: list[list[str]] = []
+    outbound: list[list[str]] = []
     for droplet in sorted(machines, key=lambda d: d["id"]):
+        tags = set(droplet.get("tags") or [])
         applied = [
-            fw
-            for fw in firewalls
-            if droplet["id"] in (fw.get("droplet_ids") or [])
-            or set(fw.get("tags") or []) & set(droplet.get("tags") or [])
+            fw for fw in firewalls if droplet["id"] in (fw.get("droplet_ids") or []) or tags & set(fw.get("tags") or [])
         ]
         if not applied:
             continue
         for address in (a for a in droplet["_addresses"].values() if a):
             here = f"{address}/32"
-            rules.append(["-d", here, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"])
+            inbound.append(["-d", here, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"])
+            outbound.append(["-s", here, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"])
             for fw in applied:
                 for rule in fw.get("inbound_rules") or []:
                     for source in _addresses_of(rule.get("sources") or {}, machines):
-                        rules.append(["-d", here, "-s", source, *_ports(rule), "-j", "ACCEPT"])
-            rules.append(["-d", here, "-j", "DROP"])
-            rules.append(["-s", here, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"])
-            for fw in applied:
+                        inbound.append(["-d", here, "-s", source, *_ports(rule), "-j", "RETURN"])
                 for rule in fw.get("outbound_rules") or []:
                     for destination in _addresses_of(rule.get("destinations") or {}, machines):
-                        rules.append(["-s", here, "-d", destination, *_ports(rule), "-j", "ACCEPT"])
-            rules.append(["-s", here, "-j", "DROP"])
-    return rules
+                        outbound.append(["-s", here, "-d", destination, *_ports(rule), "-j", "RETURN"])
+            inbound.append(["-d", here, "-j", "DROP"])
+            outbound.append(["-s", here, "-j", "DROP"])
+    return inbound, outbound
 
 
 class Enforcer:
-    """Keeps this sandbox's iptables chain equal to what its firewalls say."""
+    """Keeps this sandbox's iptables chains equal to what its firewalls say.
 
-    HOOKS = ("FORWARD", "OUTPUT", "INPUT")
+    ``reserved`` are this machine's own addresses on ``bridge`` (the operator's, the outside vantage
+    point, the registry's): a packet that comes in from the bridge with one of them as its source is
+    forged by a machine and dropped, so no droplet can pose as the operator.
+    """
 
-    def __init__(self, instance: str):
-        self.chain = f"OXYFW-{instance}"[:28]
-        self._applied: list[list[str]] | None = None
+    # hook -> the chains it jumps to, in order ("O": outbound, by source; "I": inbound, by destination)
+    HOOKS = {"FORWARD": ("O", "I"), "OUTPUT": ("I",), "INPUT": ("O",)}
+
+    def __init__(self, instance: str, reserved: tuple[str, ...] = (), bridge: str | None = None):
+        base = f"OXYFW-{instance}"[:26]
+        self.chains = {"I": f"{base}-I", "O": f"{base}-O"}
+        self.reserved = reserved
+        self.bridge = bridge
+        self._applied: tuple | None = None
         self._lock = threading.Lock()
 
     @staticmethod
@@ -94,14 +108,17 @@ class Enforcer:
             return False
 
     def sync(self, firewalls: list[dict], droplets: list[dict]) -> bool:
-        """Rebuild the chain when its rules changed; True when it was rewritten."""
-        rules = ruleset(self.chain, firewalls, droplets)
+        """Rebuild the chains when their rules changed; True when they were rewritten."""
+        inbound, outbound = ruleset(firewalls, droplets)
+        spoofed = [["-i", self.bridge, "-s", f"{a}/32", "-j", "DROP"] for a in self.reserved] if self.bridge else []
+        rules = (tuple(map(tuple, inbound)), tuple(map(tuple, spoofed + outbound)))
         with self._lock:
             if rules == self._applied:
                 return False
             self._ensure_hooks()
-            script = ["*filter", f":{self.chain} - [0:0]"]
-            script += [" ".join([f"-A {self.chain}", *rules_row]) for rules_row in rules]
+            script = ["*filter", *(f":{chain} - [0:0]" for chain in self.chains.values())]
+            for key, rows in (("I", rules[0]), ("O", rules[1])):
+                script += [" ".join([f"-A {self.chains[key]}", *row]) for row in rows]
             script.append("COMMIT")
             proc = subprocess.run(
                 ["iptables-restore", "--noflush"],
@@ -117,23 +134,32 @@ class Enforcer:
             return True
 
     def _ensure_hooks(self) -> None:
-        subprocess.run(["iptables", "-N", self.chain], capture_output=True, check=False)
-        for hook in self.HOOKS:
-            present = subprocess.run(["iptables", "-C", hook, "-j", self.chain], capture_output=True, check=False)
-            if present.returncode != 0:
-                subprocess.run(["iptables", "-I", hook, "1", "-j", self.chain], capture_output=True, check=True)
+        for chain in self.chains.values():
+            subprocess.run(["iptables", "-N", chain], capture_output=True, check=False)
+        for hook, keys in self.HOOKS.items():
+            jumps = [self.chains[k] for k in keys]
+            present = [
+                subprocess.run(["iptables", "-C", hook, "-j", c], capture_output=True, check=False).returncode == 0
+                for c in jumps
+            ]
+            if all(present):
+                continue
+            self._unhook(hook)
+            for chain in reversed(jumps):  # inserted at the top, so the first jump ends up first
+                subprocess.run(["iptables", "-I", hook, "1", "-j", chain], capture_output=True, check=True)
+
+    def _unhook(self, hook: str) -> None:
+        for chain in self.chains.values():
+            unhook = ["iptables", "-D", hook, "-j", chain]
+            while subprocess.run(unhook, capture_output=True, check=False).returncode == 0:
+                pass
 
     def remove(self) -> None:
-        """Take the chain out of this machine (the sandbox stops or resets)."""
+        """Take the chains out of this machine (the sandbox resets)."""
         with self._lock:
             for hook in self.HOOKS:
-                while (
-                    subprocess.run(
-                        ["iptables", "-D", hook, "-j", self.chain], capture_output=True, check=False
-                    ).returncode
-                    == 0
-                ):
-                    pass
-            subprocess.run(["iptables", "-F", self.chain], capture_output=True, check=False)
-            subprocess.run(["iptables", "-X", self.chain], capture_output=True, check=False)
+                self._unhook(hook)
+            for chain in self.chains.values():
+                subprocess.run(["iptables", "-F", chain], capture_output=True, check=False)
+                subprocess.run(["iptables", "-X", chain], capture_output=True, check=False)
             self._applied = None

@@ -73,7 +73,8 @@ class Registry:
         user, password = self.credentials
         htpasswd = self.root / "htpasswd"
         htpasswd.write_text(f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=8)).decode()}\n")
-        cert, key = tls.issue(self.tls_dir, "registry", (HOSTNAME, self.address))
+        # The address may differ from the last start (another sandbox took it): one certificate per address.
+        cert, key = tls.issue(self.tls_dir, f"registry-{self.address}", (HOSTNAME, self.address))
         config = {
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}},

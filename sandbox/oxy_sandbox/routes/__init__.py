@@ -1,10 +1,12 @@
-"""HTTP routes, one module per DigitalOcean resource family."""
+"""HTTP routes, one module per DigitalOcean resource family (moto's ``responses``).
+
+Routes parse the request (pydantic models in ``models``), call one backend method and render
+the answer (envelopes, ``core.paginate``, ``view``). They never import each other.
+"""
 
 from __future__ import annotations
 
-from ..core import Sandbox
 from . import apps, basics, control, databases, domains, droplets, firewalls, projects, registry, vpcs
-from ._deps import ensure_default_project
 
 ROUTERS = [
     control.router,
@@ -18,8 +20,3 @@ ROUTERS = [
     domains.router,
     registry.router,
 ]
-
-
-def seed(sb: Sandbox) -> None:
-    """What every fresh account has: a default project."""
-    ensure_default_project(sb)

@@ -1,280 +1,56 @@
-"""App Platform apps and their deployments.
-
-Deployment phases are computed from the deployment's start time on every read, so a
-slow or failing deployment needs no background work: PENDING_BUILD, BUILDING,
-DEPLOYING, then ACTIVE (or ERROR for an app named in ``deploy_failures``).
-"""
+"""App Platform apps and their deployments."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
-import time
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter, Depends, Request
 
-from .. import catalog
-from ..core import APIError, Sandbox, new_uuid, not_found, now_iso, paginate, unprocessable
-from ..models import AppCreate, AppSpec, AppUpdate, DeploymentCreate
-from ._deps import ACCOUNT_UUID, assign_to_project, forget, must_get, project_of, sandbox, view
+from ..core import Sandbox, paginate
+from ..models import AppCreate, AppUpdate, DeploymentCreate
+from ._deps import sandbox
 
 router = APIRouter()
-
-_KEY = hashlib.sha256(b"oxy-sandbox-app-secrets").digest()
-_COMPONENT_KINDS = ("services", "static_sites", "workers", "jobs", "functions")
-_RUNNING = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
-
-
-def encrypt(value: str) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_KEY).encrypt(nonce, value.encode(), None)
-    return f"EV[1:{base64.b64encode(nonce).decode()}:{base64.b64encode(sealed).decode()}]"
-
-
-def _seal_envs(envs: list[dict] | None) -> None:
-    for env in envs or []:
-        value = env.get("value")
-        if env.get("type") == "SECRET" and value is not None and not value.startswith("EV["):
-            env["value"] = encrypt(value)
-
-
-def normalise(sb: Sandbox, spec: AppSpec) -> tuple[dict, dict | None]:
-    """The spec as App Platform stores it: defaults filled in, SECRET values encrypted."""
-    data = spec.model_dump(exclude_none=True)
-    data.setdefault("region", "nyc")
-    _seal_envs(data.get("envs"))
-    for kind in _COMPONENT_KINDS:
-        for comp in data.get(kind, []):
-            _seal_envs(comp.get("envs"))
-            if kind == "services":
-                comp.setdefault("instance_count", 1)
-                comp.setdefault("instance_size_slug", "apps-s-1vcpu-0.5gb")
-                comp.setdefault("http_port", 8080)
-    names = [c["name"] for kind in _COMPONENT_KINDS for c in data.get(kind, [])]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise unprocessable(f"spec: component names must be unique, repeated: {dupes}")
-    vpc = None
-    vpc_ref = data.get("vpc")
-    if vpc_ref:
-        vpc = sb.store.get("vpcs", vpc_ref.get("id", ""))
-        if vpc is None:
-            raise unprocessable(f"spec.vpc.id: VPC {vpc_ref.get('id')!r} does not exist")
-        datacenters = catalog.APP_REGIONS[data["region"]][2]
-        if vpc["region"] not in datacenters:
-            raise unprocessable(
-                f"spec.vpc.id: VPC {vpc['name']} is in {vpc['region']}; an app in region {data['region']} "
-                f"can only join a VPC in {', '.join(datacenters)}"
-            )
-    return data, vpc
-
-
-def _phase(sb: Sandbox, dep: dict, newer: list[dict]) -> tuple[str, int]:
-    if dep.get("_canceled"):
-        return "CANCELED", 0
-    elapsed = time.time() - dep["_t0"]
-    delay = dep["_delay"]
-    step = 3 if elapsed >= delay else int(elapsed / delay * 3) if delay else 3
-    if dep.get("_fail") and step >= 1:
-        return "ERROR", 1
-    phase = ("PENDING_BUILD", "BUILDING", "DEPLOYING", "ACTIVE")[step]
-    if any(_phase(sb, n, [])[0] == "ACTIVE" for n in newer):
-        return "SUPERSEDED", step
-    return phase, step
-
-
-def deployment_view(sb: Sandbox, dep: dict, newer: list[dict]) -> dict:
-    phase, done = _phase(sb, dep, newer)
-    names = ["build", "deploy", "finalize"]
-    steps = []
-    for i, name in enumerate(names):
-        status = "SUCCESS" if i < done else "PENDING"
-        if phase == "ERROR" and i == done:
-            status = "ERROR"
-        elif phase in _RUNNING and i == done:
-            status = "RUNNING"
-        step = {"name": name, "status": status}
-        if status == "ERROR":
-            step["reason"] = {"code": "BuildJobFailed", "message": dep["_fail"]}
-        steps.append(step)
-    out = view(dep)
-    out.update(
-        phase=phase,
-        phase_last_updated_at=now_iso(),
-        progress={
-            "total_steps": 3,
-            "success_steps": sum(s["status"] == "SUCCESS" for s in steps),
-            "error_steps": sum(s["status"] == "ERROR" for s in steps),
-            "pending_steps": sum(s["status"] == "PENDING" for s in steps),
-            "running_steps": sum(s["status"] == "RUNNING" for s in steps),
-            "steps": steps,
-            "summary_steps": steps,
-        },
-    )
-    return out
-
-
-def _deployments(sb: Sandbox, app_id: str) -> list[dict]:
-    return sorted((d for d in sb.store.all("deployments") if d["_app_id"] == app_id), key=lambda d: d["_t0"])
-
-
-def _dep_views(sb: Sandbox, app_id: str) -> list[dict]:
-    deps = _deployments(sb, app_id)
-    return [deployment_view(sb, d, deps[i + 1 :]) for i, d in enumerate(deps)]
-
-
-def app_view(sb: Sandbox, app: dict) -> dict:
-    out = view(app)
-    out["project_id"] = project_of(sb, f"do:app:{app['id']}")
-    deps = _dep_views(sb, app["id"])
-    active = [d for d in deps if d["phase"] == "ACTIVE"]
-    running = [d for d in deps if d["phase"] in _RUNNING]
-    if active:
-        out["active_deployment"] = active[-1]
-        out["live_url"] = out["default_ingress"]
-        out["live_url_base"] = out["default_ingress"]
-        out["live_domain"] = out["default_ingress"].removeprefix("https://")
-    if running:
-        out["in_progress_deployment"] = running[-1]
-    if deps:
-        out["last_deployment_created_at"] = deps[-1]["created_at"]
-    return out
-
-
-def _deploy(sb: Sandbox, app: dict, cause: str) -> dict:
-    dep = {
-        "id": new_uuid(),
-        "cause": cause,
-        "created_at": now_iso(),
-        "updated_at": now_iso(),
-        "spec": app["spec"],
-        "tier_slug": "basic",
-        "_app_id": app["id"],
-        "_t0": time.time(),
-        "_delay": sb.settings.app_delay,
-        "_fail": sb.settings.deploy_failures.get(app["spec"]["name"]),
-        "services": [{"name": s["name"], "source_commit_hash": "0" * 40} for s in app["spec"].get("services", [])],
-    }
-    return sb.store.put("deployments", dep["id"], dep)
-
-
-def _region(slug: str) -> dict:
-    label, continent, dcs = catalog.APP_REGIONS[slug]
-    return {
-        "slug": slug,
-        "label": label,
-        "flag": slug,
-        "continent": continent,
-        "data_centers": dcs,
-        "default": slug == "nyc",
-        "disabled": False,
-        "reason": "",
-    }
-
-
-def _set_spec(sb: Sandbox, app: dict, spec: AppSpec) -> None:
-    data, vpc = normalise(sb, spec)
-    other = next(
-        (a for a in sb.store.all("apps") if a["spec"]["name"] == data["name"] and a["id"] != app.get("id")), None
-    )
-    if other:
-        raise APIError(409, f"spec.name: an app named {data['name']!r} already exists")
-    if app.get("spec") and app["spec"]["region"] != data["region"]:
-        raise unprocessable("spec.region: an app's region cannot be changed")
-    app["spec"] = data
-    app["region"] = _region(data["region"])
-    if vpc:
-        app["vpc"] = {"id": vpc["id"], "egress_ips": [{"ip": f"10.{vpc['ip_range'].split('.')[1]}.255.1"}]}
-    else:
-        app.pop("vpc", None)
 
 
 @router.get("/v2/apps")
 async def apps_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
-    rows = sorted(sb.store.all("apps"), key=lambda a: a["created_at"])
-    return paginate(request, "apps", rows, lambda a: app_view(sb, a))
+    return paginate(request, "apps", sb.apps.list(), sb.apps.view)
 
 
 @router.post("/v2/apps")
 async def apps_create(body: AppCreate, sb: Sandbox = Depends(sandbox)) -> dict:
-    if body.project_id and sb.store.get("projects", body.project_id) is None:
-        raise unprocessable(f"project_id: project {body.project_id} does not exist")
-    app = {"id": new_uuid(), "owner_uuid": ACCOUNT_UUID, "created_at": now_iso(), "tier_slug": "basic"}
-    _set_spec(sb, app, body.spec)
-    app["updated_at"] = app["created_at"]
-    suffix = hashlib.sha1(app["id"].encode(), usedforsecurity=False).hexdigest()[:5]
-    app["default_ingress"] = f"https://{app['spec']['name']}-{suffix}.ondigitalocean.app"
-    sb.store.put("apps", app["id"], app)
-    _deploy(sb, app, "initial deployment")
-    assign_to_project(sb, f"do:app:{app['id']}", body.project_id)
-    return {"app": app_view(sb, app)}
+    return {"app": sb.apps.create(body.spec, body.project_id)}
 
 
 @router.get("/v2/apps/{app_id}")
 async def apps_get(app_id: str, name: str | None = None, sb: Sandbox = Depends(sandbox)) -> dict:
-    if name:
-        app = next((a for a in sb.store.all("apps") if a["spec"]["name"] == name), None)
-        if app is None:
-            raise not_found()
-    else:
-        app = must_get(sb, "apps", app_id)
-    return {"app": app_view(sb, app)}
+    return {"app": sb.apps.get(app_id, name)}
 
 
 @router.put("/v2/apps/{app_id}")
 async def apps_update(app_id: str, body: AppUpdate, sb: Sandbox = Depends(sandbox)) -> dict:
-    app = must_get(sb, "apps", app_id)
-    _set_spec(sb, app, body.spec)
-    app["updated_at"] = now_iso()
-    sb.store.put("apps", app_id, app)
-    _deploy(sb, app, "app spec updated")
-    return {"app": app_view(sb, app)}
+    return {"app": sb.apps.update(app_id, body.spec)}
 
 
 @router.delete("/v2/apps/{app_id}")
 async def apps_delete(app_id: str, sb: Sandbox = Depends(sandbox)) -> dict:
-    must_get(sb, "apps", app_id)
-    for dep in _deployments(sb, app_id):
-        sb.store.delete("deployments", dep["id"])
-    sb.store.delete("apps", app_id)
-    forget(sb, f"do:app:{app_id}")
-    return {"id": app_id}
+    return sb.apps.delete(app_id)
 
 
 @router.get("/v2/apps/{app_id}/deployments")
 async def apps_deployments_list(app_id: str, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
-    must_get(sb, "apps", app_id)
-    return paginate(request, "deployments", list(reversed(_dep_views(sb, app_id))))
+    return paginate(request, "deployments", sb.apps.deployments(app_id))
 
 
 @router.post("/v2/apps/{app_id}/deployments")
 async def apps_deployments_create(app_id: str, body: DeploymentCreate, sb: Sandbox = Depends(sandbox)) -> dict:
-    app = must_get(sb, "apps", app_id)
-    dep = _deploy(sb, app, "manual" + (" (force build)" if body.force_build else ""))
-    return {"deployment": deployment_view(sb, dep, [])}
-
-
-def _find_dep(sb: Sandbox, app_id: str, deployment_id: str) -> dict:
-    must_get(sb, "apps", app_id)
-    for view_ in _dep_views(sb, app_id):
-        if view_["id"] == deployment_id:
-            return view_
-    raise not_found()
+    return {"deployment": sb.apps.deploy(app_id, body.force_build)}
 
 
 @router.get("/v2/apps/{app_id}/deployments/{deployment_id}")
 async def apps_deployments_get(app_id: str, deployment_id: str, sb: Sandbox = Depends(sandbox)) -> dict:
-    return {"deployment": _find_dep(sb, app_id, deployment_id)}
+    return {"deployment": sb.apps.deployment(app_id, deployment_id)}
 
 
 @router.post("/v2/apps/{app_id}/deployments/{deployment_id}/cancel")
 async def apps_deployments_cancel(app_id: str, deployment_id: str, sb: Sandbox = Depends(sandbox)) -> dict:
-    current = _find_dep(sb, app_id, deployment_id)
-    if current["phase"] not in _RUNNING:
-        raise unprocessable(f"deployment is {current['phase']} and can no longer be canceled")
-    dep = sb.store.get("deployments", deployment_id)
-    dep["_canceled"] = True
-    sb.store.put("deployments", deployment_id, dep)
-    return {"deployment": _find_dep(sb, app_id, deployment_id)}
+    return {"deployment": sb.apps.cancel(app_id, deployment_id)}

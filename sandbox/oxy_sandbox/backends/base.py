@@ -1,0 +1,39 @@
+"""What every resource backend shares: the sandbox it belongs to and lookups that answer 404."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..core import not_found
+
+if TYPE_CHECKING:
+    from ..core import Sandbox
+    from ..store import Frozen
+
+ACCOUNT_UUID = "b6fr89dbf6d9156cace5f3c78dc9851d957381ef"
+OWNER_ID = 258992
+
+
+class Backend:
+    """One resource family's state, rules, lifecycle and side effects (moto's ``models``).
+
+    Backends reach each other through the sandbox (``self.sb.projects`` ...); objects change
+    only through the store's mutation API (``create``, ``editing``, ``patch``, ``delete``).
+    """
+
+    def __init__(self, sb: Sandbox):
+        self.sb = sb
+
+    @property
+    def store(self):
+        return self.sb.store
+
+    @property
+    def settings(self):
+        return self.sb.settings
+
+    def must(self, kind: str, oid: str | int) -> Frozen:
+        obj = self.store.get(kind, oid)
+        if obj is None:
+            raise not_found()
+        return obj

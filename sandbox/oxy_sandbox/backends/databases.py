@@ -1,0 +1,384 @@
+"""Managed databases: clusters, trusted sources, users, logical databases, engine config."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from .. import catalog
+from ..core import APIError, new_uuid, now_iso, unprocessable
+from ..store import Frozen, public
+from .base import Backend
+
+CONFIG_DEFAULTS = {
+    "valkey": {
+        "valkey_maxmemory_policy": "noeviction",
+        "valkey_pubsub_client_output_buffer_limit": 64,
+        "valkey_number_of_databases": 16,
+        "valkey_io_threads": 1,
+        "valkey_lfu_log_factor": 10,
+        "valkey_lfu_decay_time": 1,
+        "valkey_ssl": True,
+        "valkey_timeout": 300,
+        "valkey_notify_keyspace_events": "",
+        "valkey_persistence": "rdb",
+        "valkey_acl_channels_default": "allchannels",
+        "frequent_snapshots": True,
+        "valkey_active_expire_effort": 1,
+    },
+    "mongodb": {
+        "default_read_concern": "local",
+        "default_write_concern": "majority",
+        "transaction_lifetime_limit_seconds": 60,
+        "slow_op_threshold_ms": 100,
+        "verbosity": 0,
+    },
+    "pg": {"autovacuum_naptime": 60, "max_connections": 100, "timezone": "UTC"},
+    "mysql": {"sql_mode": "ANSI,STRICT_ALL_TABLES", "connect_timeout": 10},
+}
+_DEFAULT_DBS = {"mongodb": ["admin"], "pg": ["defaultdb"], "mysql": ["defaultdb"]}
+_ADMIN = {"mongodb": "doadmin", "pg": "doadmin", "mysql": "doadmin", "valkey": "default", "redis": "default"}
+
+
+def password(length: int = 24) -> str:
+    return secrets.token_urlsafe(length)[:length]
+
+
+def _hosts(db: dict) -> tuple[str, str]:
+    tag = hashlib.sha1(db["id"].encode(), usedforsecurity=False).hexdigest()[:8]
+    if db["engine"] == "mongodb":
+        host = f"{db['name']}-{tag}.mongo.ondigitalocean.com"
+    else:
+        host = f"{db['name']}-do-user-{int(tag, 16) % 10**8}-0.f.db.ondigitalocean.com"
+    return host, f"private-{host}"
+
+
+def _connection(db: dict, host: str) -> dict:
+    engine, user, pw = db["engine"], _ADMIN[db["engine"]], db["_admin_password"]
+    port = catalog.DB_ENGINES[engine]["port"]
+    if engine == "mongodb":
+        uri = f"mongodb+srv://{user}:{pw}@{host}/admin?tls=true&authSource=admin&replicaSet={db['name']}"
+        database = "admin"
+    elif engine in ("valkey", "redis"):
+        uri = f"rediss://{user}:{pw}@{host}:{port}"
+        database = ""
+    elif engine == "pg":
+        uri = f"postgresql://{user}:{pw}@{host}:{port}/defaultdb?sslmode=require"
+        database = "defaultdb"
+    else:
+        uri = f"mysql://{user}:{pw}@{host}:{port}/defaultdb?ssl-mode=REQUIRED"
+        database = "defaultdb"
+    return {"uri": uri, "database": database, "host": host, "port": port, "user": user, "password": pw, "ssl": True}
+
+
+def user_view(user: dict, with_password: bool = False) -> dict:
+    out = {k: v for k, v in user.items() if k != "password"}
+    if with_password:
+        out["password"] = user["password"]
+    return out
+
+
+def _check_layout(engine: str, num_nodes: int, size: str) -> None:
+    if size not in catalog.DB_SIZES:
+        raise unprocessable(f"size: {size!r} is not a valid database size")
+    if not catalog.db_layout_ok(engine, num_nodes, size):
+        allowed = catalog.DB_ENGINES[engine]["nodes"]
+        raise unprocessable(
+            f"num_nodes: {num_nodes} nodes of {size} is not a layout offered for {engine} (nodes: {allowed})"
+        )
+
+
+def _online(db: dict) -> None:
+    if db["status"] != "online":
+        raise unprocessable(f"the database cluster is {db['status']}, not online")
+
+
+def _with_users(db: dict) -> None:
+    if db["engine"] in catalog.ENGINES_WITHOUT_USERS:
+        raise unprocessable(f"users and databases are not supported for {db['engine']} clusters")
+
+
+def _caching(db: dict) -> None:
+    if db["engine"] not in catalog.ENGINES_WITHOUT_USERS:
+        raise unprocessable(f"eviction policies apply to valkey and redis clusters, not {db['engine']}")
+
+
+def _must_user(db: dict, username: str) -> dict:
+    _with_users(db)
+    user = db["_users"].get(username)
+    if user is None:
+        raise APIError(404, f"user {username!r} not found")
+    return user
+
+
+def _user_settings(db: dict, settings) -> dict | None:
+    if settings is None:
+        return None
+    data = settings.model_dump(exclude_none=True)
+    if "mongo_user_settings" in data and db["engine"] != "mongodb":
+        raise unprocessable("settings.mongo_user_settings: only MongoDB clusters take mongo_user_settings")
+    return data
+
+
+class DatabasesBackend(Backend):
+    def view(self, db: Frozen) -> dict:
+        """A cluster as the API shows it: connections, users, databases, rules and its project."""
+        out = public(db)
+        host, private = _hosts(db)
+        out["connection"] = _connection(db, host)
+        out["private_connection"] = _connection(db, private)
+        with_users = db["engine"] not in catalog.ENGINES_WITHOUT_USERS
+        out["users"] = [user_view(u) for u in db["_users"].values()] if with_users else None
+        out["db_names"] = list(db["_dbs"]) if with_users else None
+        out["rules"] = list(db["_rules"])
+        out["project_id"] = self.sb.projects.project_of(f"do:dbaas:{db['id']}")
+        return out
+
+    def _db(self, uuid: str) -> Frozen:
+        return self.must("databases", uuid)
+
+    def _rule_rows(self, db: dict, rules: list) -> list[dict]:
+        existing = {(r["type"], r["value"]): r for r in db.get("_rules", [])}
+        rows = []
+        for rule in rules:
+            if rule.type == "droplet" and self.store.get("droplets", rule.value) is None:
+                raise unprocessable(f"rules: droplet {rule.value} does not exist")
+            if rule.type == "app" and self.store.get("apps", rule.value) is None:
+                raise unprocessable(f"rules: app {rule.value} does not exist")
+            old = existing.get((rule.type, rule.value))
+            row = {
+                "uuid": old["uuid"] if old else new_uuid(),
+                "cluster_uuid": db["id"],
+                "type": rule.type,
+                "value": rule.value,
+                "created_at": old["created_at"] if old else now_iso(),
+            }
+            if rule.description is not None:
+                row["description"] = rule.description
+            if (row["type"], row["value"]) not in {(r["type"], r["value"]) for r in rows}:
+                rows.append(row)
+        return rows
+
+    # -- clusters -----------------------------------------------------------------------
+    def list(self, tag_name: str | None = None) -> list[dict]:
+        rows = sorted(self.store.all("databases"), key=lambda d: d["created_at"])
+        if tag_name:
+            rows = [d for d in rows if tag_name in (d.get("tags") or [])]
+        return [self.view(d) for d in rows]
+
+    def get(self, uuid: str) -> dict:
+        return self.view(self._db(uuid))
+
+    def create(self, body) -> dict:
+        if body.engine not in catalog.DB_ENGINES:
+            raise unprocessable(
+                f"engine: {body.engine!r} clusters cannot be created (supported: {sorted(catalog.DB_ENGINES)})"
+            )
+        versions = catalog.DB_ENGINES[body.engine]["versions"]
+        version = body.version or versions[0]
+        if version not in versions:
+            raise unprocessable(
+                f"version: {version!r} is not an available {body.engine} version (available: {versions})"
+            )
+        if body.region not in catalog.DB_REGIONS:
+            raise unprocessable(f"region: {body.region!r} does not offer managed databases")
+        _check_layout(body.engine, body.num_nodes, body.size)
+        if next(self.store.find("databases", name=body.name), None):
+            raise unprocessable(f"name: a database cluster named {body.name!r} already exists")
+        vpc = self.sb.networking.resolve_vpc(
+            body.private_network_uuid, body.region, "private_network_uuid", body.region
+        )
+        if body.project_id and self.store.get("projects", body.project_id) is None:
+            raise unprocessable(f"project_id: project {body.project_id} does not exist")
+        self.sb.account.ensure_tags(body.tags)
+        dbid = new_uuid()
+        db = {
+            "id": dbid,
+            "name": body.name,
+            "engine": body.engine,
+            "version": version,
+            "semantic_version": f"{version}.0" if "." in version else f"{version}.0.0",
+            "num_nodes": body.num_nodes,
+            "size": body.size,
+            "region": body.region,
+            "status": "creating",
+            "created_at": now_iso(),
+            "private_network_uuid": vpc["id"],
+            "tags": list(body.tags or []) or None,
+            "storage_size_mib": body.storage_size_mib or 10240,
+            "maintenance_window": {"day": "tuesday", "hour": "02:00:00", "pending": False, "description": []},
+            "_admin_password": password(),
+            "_users": {},
+            "_dbs": list(_DEFAULT_DBS.get(body.engine, [])),
+            "_config": dict(CONFIG_DEFAULTS.get(body.engine, {})),
+            "_eviction_policy": "noeviction",
+            "_rules": [],
+        }
+        if body.engine not in catalog.ENGINES_WITHOUT_USERS:
+            db["_users"]["doadmin"] = {"name": "doadmin", "role": "primary", "password": db["_admin_password"]}
+        db["_rules"] = self._rule_rows(db, body.rules or [])
+        self.store.schedule(db, self.settings.database_delay, {"status": "online"})
+        stored = self.store.create("databases", dbid, db)
+        self.sb.projects.assign(f"do:dbaas:{dbid}", body.project_id)
+        return self.view(stored)
+
+    def delete(self, uuid: str) -> None:
+        self._db(uuid)
+        self.store.delete("databases", uuid)
+        self.sb.projects.forget(f"do:dbaas:{uuid}")
+
+    def resize(self, uuid: str, num_nodes: int, size: str, storage_size_mib: int | None) -> None:
+        db = self._db(uuid)
+        _check_layout(db["engine"], num_nodes, size)
+        _online(db)
+        changes = {"status": "online", "size": size, "num_nodes": num_nodes}
+        if storage_size_mib:
+            changes["storage_size_mib"] = storage_size_mib
+        with self.store.editing("databases", uuid) as changing:
+            changing["status"] = "resizing"
+            self.store.schedule(changing, self.settings.database_delay, changes)
+
+    def set_maintenance(self, uuid: str, day: str, hour: str) -> None:
+        self._db(uuid)
+        hour = hour if hour.count(":") == 2 else hour + ":00"
+        with self.store.editing("databases", uuid) as db:
+            db["maintenance_window"].update(day=day, hour=hour)
+
+    def upgrade(self, uuid: str, version: str) -> None:
+        db = self._db(uuid)
+        versions = catalog.DB_ENGINES[db["engine"]]["versions"]
+        if version not in versions or float(version) < float(db["version"]):
+            raise unprocessable(f"version: {version!r} is not an upgrade available for this cluster ({versions})")
+        self.store.patch("databases", uuid, version=version)
+
+    # -- trusted sources ------------------------------------------------------------------
+    def rules(self, uuid: str) -> list:
+        return list(self._db(uuid)["_rules"])
+
+    def set_rules(self, uuid: str, rules: list) -> None:
+        db = self._db(uuid)
+        rows = self._rule_rows(db, rules)
+        self.store.patch("databases", uuid, _rules=rows)
+
+    # -- users ----------------------------------------------------------------------------
+    def users(self, uuid: str) -> list[dict]:
+        db = self._db(uuid)
+        _with_users(db)
+        return [user_view(u) for u in db["_users"].values()]
+
+    def user(self, uuid: str, username: str) -> dict:
+        return user_view(_must_user(self._db(uuid), username))
+
+    def add_user(self, uuid: str, body) -> dict:
+        db = self._db(uuid)
+        _with_users(db)
+        if body.name in db["_users"]:
+            raise unprocessable(f"name: user {body.name!r} already exists")
+        user = {"name": body.name, "role": "normal", "password": password()}
+        settings = _user_settings(db, body.settings)
+        if settings is None and body.readonly is not None and db["engine"] == "mongodb":
+            settings = {
+                "mongo_user_settings": {"databases": ["admin"], "role": "readOnly" if body.readonly else "readWrite"}
+            }
+        if settings:
+            user["settings"] = settings
+        if body.mysql_settings:
+            user["mysql_settings"] = body.mysql_settings
+        with self.store.editing("databases", uuid) as changing:
+            changing["_users"][body.name] = user
+        return user_view(user, with_password=True)
+
+    def change_user(self, uuid: str, username: str, settings) -> dict:
+        db = self._db(uuid)
+        user = _must_user(db, username)
+        if user["role"] == "primary":
+            raise unprocessable("the primary user's settings cannot be changed")
+        data = _user_settings(db, settings)
+        with self.store.editing("databases", uuid) as changing:
+            changing["_users"][username]["settings"] = data
+            return user_view(changing["_users"][username])
+
+    def delete_user(self, uuid: str, username: str) -> None:
+        user = _must_user(self._db(uuid), username)
+        if user["role"] == "primary":
+            raise unprocessable("the primary user cannot be deleted")
+        with self.store.editing("databases", uuid) as db:
+            del db["_users"][username]
+
+    def reset_password(self, uuid: str, username: str) -> dict:
+        _must_user(self._db(uuid), username)
+        with self.store.editing("databases", uuid) as db:
+            user = db["_users"][username]
+            user["password"] = password()
+            if user["role"] == "primary":
+                db["_admin_password"] = user["password"]
+        return user_view(user, with_password=True)
+
+    def secrets(self) -> list[str]:
+        """Every password the sandbox has issued."""
+        found = []
+        for db in self.store.all("databases"):
+            found.append(db["_admin_password"])
+            found += [u["password"] for u in db["_users"].values()]
+        return sorted(set(found))
+
+    # -- logical databases ------------------------------------------------------------------
+    def dbs(self, uuid: str) -> list[dict]:
+        db = self._db(uuid)
+        _with_users(db)
+        return [{"name": n} for n in db["_dbs"]]
+
+    def _must_dbname(self, uuid: str, name: str) -> None:
+        db = self._db(uuid)
+        _with_users(db)
+        if name not in db["_dbs"]:
+            raise APIError(404, f"database {name!r} not found")
+
+    def dbname(self, uuid: str, name: str) -> dict:
+        self._must_dbname(uuid, name)
+        return {"name": name}
+
+    def add_db(self, uuid: str, name: str) -> dict:
+        db = self._db(uuid)
+        _with_users(db)
+        if name in db["_dbs"]:
+            raise unprocessable(f"name: database {name!r} already exists")
+        with self.store.editing("databases", uuid) as changing:
+            changing["_dbs"].append(name)
+        return {"name": name}
+
+    def delete_db(self, uuid: str, name: str) -> None:
+        self._must_dbname(uuid, name)
+        with self.store.editing("databases", uuid) as db:
+            db["_dbs"].remove(name)
+
+    # -- engine settings ------------------------------------------------------------------
+    def eviction_policy(self, uuid: str) -> str:
+        db = self._db(uuid)
+        _caching(db)
+        return db["_eviction_policy"]
+
+    def set_eviction_policy(self, uuid: str, policy: str) -> None:
+        _caching(self._db(uuid))
+        with self.store.editing("databases", uuid) as db:
+            db["_eviction_policy"] = policy
+            db["_config"]["valkey_maxmemory_policy"] = policy
+
+    def config(self, uuid: str) -> dict:
+        return dict(self._db(uuid)["_config"])
+
+    def change_config(self, uuid: str, config: dict) -> None:
+        db = self._db(uuid)
+        known = CONFIG_DEFAULTS.get(db["engine"], {})
+        for key, value in config.items():
+            if key not in known:
+                raise unprocessable(f"config.{key}: not a setting of {db['engine']} clusters")
+            if type(value) is not type(known[key]) and not (isinstance(known[key], float) and isinstance(value, int)):
+                raise unprocessable(f"config.{key}: expected {type(known[key]).__name__}, got {type(value).__name__}")
+        config = dict(config)
+        with self.store.editing("databases", uuid) as changing:
+            if "valkey_maxmemory_policy" in config:
+                policy = config["valkey_maxmemory_policy"].replace("-", "_")
+                config["valkey_maxmemory_policy"] = policy
+                changing["_eviction_policy"] = policy
+            changing["_config"].update(config)
