@@ -177,6 +177,10 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     rc, out, stats = run_site(sandbox, key)
     assert rc == 0, out
     assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
+    # and a plan of the converged environment, the droplet's stack included, has nothing to do
+    rc, out, stats = run_site(sandbox, key, "--check", "--diff")
+    assert rc == 0, out
+    assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
     assert sandbox.summary(since=mark)["writes"] == 0
 
     # A new API tag, applied through site.yml: blue/green under load, not one failed request.
