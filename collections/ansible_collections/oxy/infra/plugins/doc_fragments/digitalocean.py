@@ -58,7 +58,7 @@ attributes:
     support: full
 """
 
-    INFO = r"""
+    READS = r"""
 attributes:
   check_mode:
     description: Reads only; runs the same in check mode.
@@ -69,6 +69,9 @@ attributes:
   idempotent:
     description: Reads only.
     support: full
+"""
+
+    INFO = r"""
 options:
   name:
     description: Only the one with this name.

@@ -14,18 +14,10 @@ description:
     before it writes anything (the M(oxy.infra.account_info) result feeds the
     P(oxy.infra.environment_problems#filter) filter).
   - Register the result once and use it for the rest of the run; nothing here changes during a run.
+  - It reads only, so it runs the same in check mode, and a plan checks the definition too.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode, so a plan checks the definition too.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is no diff.
-    support: none
-  idempotent:
-    description: Reads only.
-    support: full
+  - oxy.infra.digitalocean.READS
 author:
   - Oxy infrastructure team (@oxyhq)
 """

@@ -14,6 +14,7 @@ description:
   - Apps carry no tags; O(tag) matches none.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.READS
   - oxy.infra.digitalocean.INFO
 author:
   - Oxy infrastructure team (@oxyhq)

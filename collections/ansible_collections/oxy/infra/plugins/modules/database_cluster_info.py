@@ -13,6 +13,7 @@ description:
   - Passwords are removed from connection details and users.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.READS
   - oxy.infra.digitalocean.INFO
 author:
   - Oxy infrastructure team (@oxyhq)

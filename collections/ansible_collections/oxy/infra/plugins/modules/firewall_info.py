@@ -12,6 +12,7 @@ description:
   - Lists the account's cloud firewalls, every page of them, optionally only one by name or those with a tag.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.READS
   - oxy.infra.digitalocean.INFO
 author:
   - Oxy infrastructure team (@oxyhq)
