@@ -16,7 +16,7 @@ from . import routes
 from .backends.machines import PUBLIC_BRIDGE, PUBLIC_RANGE, Machines, instance_id
 from .backends.netfilter import Enforcer
 from .backends.registry import Registry
-from .core import ERROR_IDS, NOT_FOUND, APIError, Sandbox, Settings
+from .core import ERROR_IDS, NOT_FOUND, APIError, Sandbox, Settings, required_scope
 from .store import Missing, Store
 
 log = logging.getLogger("oxy_sandbox")
@@ -84,8 +84,11 @@ def create_app(sandbox: Sandbox) -> FastAPI:
             if retry_after is not None:
                 extra = {"retry-after": str(retry_after)} if retry_after else {}
                 response = error_response(429, "API rate limit exceeded.", headers=extra)
+            elif (scope := required_scope(request.method, path)) and not sb.tokens.allows(token, scope):
+                response = error_response(403, f"You are missing the required permission {scope}.")
             else:
-                response, injected = await _with_faults(sb, request, call_next)
+                with sb.serving(token):
+                    response, injected = await _with_faults(sb, request, call_next)
                 if request.method not in ("GET", "HEAD"):
                     # Rules follow firewalls, droplets and tags; also after an error, which may come after
                     # the change took effect (a no-op when nothing changed).

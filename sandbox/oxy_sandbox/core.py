@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import datetime as dt
 import random
 import re
+import secrets
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +33,60 @@ ERROR_IDS = {
     503: "service_unavailable",
 }
 NOT_FOUND = "The resource you were accessing could not be found."
+
+# DigitalOcean's scope resources by API path prefix (the longest prefix wins): a token needs
+# ``<resource>:read`` to GET and ``<resource>:create|update|delete`` to POST, PUT/PATCH or DELETE.
+SCOPE_RESOURCES = {
+    "/v2/droplets": "droplet",
+    "/v2/vpcs": "vpc",
+    "/v2/firewalls": "firewall",
+    "/v2/databases": "database",
+    "/v2/apps": "app",
+    "/v2/projects": "project",
+    "/v2/domains": "domain",
+    "/v2/account/keys": "ssh_key",
+    "/v2/account": "account",
+    "/v2/tags": "tag",
+    "/v2/registry": "registry",
+    "/v2/regions": "regions",
+    "/v2/sizes": "sizes",
+    "/v2/actions": "actions",
+}
+SCOPE_VERBS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+VIEW_CREDENTIALS = "database:view_credentials"
+SCOPE_PATTERN = r"^[a-z0-9_]+:[a-z0-9_]+$"
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope a request needs, or None when its path names no scoped resource."""
+    verb = SCOPE_VERBS.get(method.upper())
+    matches = [p for p in SCOPE_RESOURCES if path == p or path.startswith(p + "/")]
+    if verb is None or not matches:
+        return None
+    return f"{SCOPE_RESOURCES[max(matches, key=len)]}:{verb}"
+
+
+class Tokens:
+    """Tokens minted with a set of scopes; any other token has full access (every scope)."""
+
+    def __init__(self) -> None:
+        self.minted: dict[str, frozenset[str]] = {}
+
+    def mint(self, scopes: list[str]) -> str:
+        token = "dop_v1_" + secrets.token_hex(32)
+        self.minted[token] = frozenset(scopes)
+        return token
+
+    def allows(self, token: str, scope: str) -> bool:
+        scopes = self.minted.get(token)
+        return scopes is None or scope in scopes
+
+    def clear(self) -> None:
+        self.minted.clear()
+
+
+# The scopes of the token behind the request being served (set by the app's middleware).
+_request_token: contextvars.ContextVar[str] = contextvars.ContextVar("oxy_sandbox_token", default="")
 
 
 class APIError(Exception):
@@ -165,6 +223,7 @@ class Sandbox:
         self.faults = Faults()
         self.random = random.Random()
         self.limiter = RateLimiter()
+        self.tokens = Tokens()
         self.log = RequestLog()
         self.started = time.time()
         # Backends with side effects outside the store; None when this machine can't have them.
@@ -189,16 +248,31 @@ class Sandbox:
         self.projects = ProjectsBackend(self)
         self.domains = DomainsBackend(self)
 
+    @staticmethod
+    @contextlib.contextmanager
+    def serving(token: str) -> Iterator[None]:
+        """While serving a request: its token, for what its answers may show."""
+        remembered = _request_token.set(token)
+        try:
+            yield
+        finally:
+            _request_token.reset(remembered)
+
+    def may(self, scope: str) -> bool:
+        """Whether the token of the request being served holds ``scope``."""
+        return self.tokens.allows(_request_token.get(), scope)
+
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self.random = random.Random(faults.seed)
 
     def reset(self) -> None:
         """An empty account: machines, networks and firewall rules, every resource, fault, rate-limit
-        window and logged request go; settings stay."""
+        window, minted token and logged request go; settings stay."""
         self.droplets.reset()
         self.store.reset()
         self.limiter.calls.clear()
+        self.tokens.clear()
         self.set_faults(Faults())
         self.log.entries.clear()
         self.projects.default()

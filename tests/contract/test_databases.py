@@ -163,9 +163,9 @@ def test_mongo_users_with_settings_and_password_rotation(do):
     assert user["password"] and user["role"] == "normal"
     assert user["settings"] == settings
     fetched = do.databases.get_user(db["id"], "mention")["user"]
-    assert "password" not in fetched
+    assert fetched["password"] == user["password"]  # a full-access token has database:view_credentials
     listed = {u["name"]: u for u in do.databases.list_users(db["id"])["users"]}
-    assert set(listed) == {"doadmin", "mention"} and "password" not in listed["mention"]
+    assert set(listed) == {"doadmin", "mention"} and listed["mention"]["password"] == user["password"]
     new = {"mongo_user_settings": {"databases": ["mention-prod", "mention-dev"], "role": "readOnly"}}
     assert do.databases.update_user(db["id"], "mention", {"settings": new})["user"]["settings"] == new
     rotated = do.databases.reset_auth(db["id"], "mention", {})["user"]

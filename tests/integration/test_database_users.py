@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 MONGO = {"name": "db-oxy", "engine": "mongodb", "num_nodes": 1, "size": "db-s-1vcpu-1gb", "region": "ams3"}
@@ -14,12 +16,17 @@ VALKEY = {
 }
 
 
+def warnings(result) -> str:
+    """The module's warnings as one text (ansible-core reports them as strings or as structured events)."""
+    return json.dumps(result.get("warnings") or [])
+
+
 @pytest.fixture
 def mongo(do):
     return do.databases.create_cluster(MONGO)["database"]
 
 
-def test_mongo_user_full_cycle(run_module, do, mongo):
+def test_mongo_user_full_cycle(run_module, sandbox, do, mongo):
     settings = {"databases": ["mention-production"], "role": "readWrite"}
     args = dict(cluster="db-oxy", name="mention", mongo_user_settings=settings)
     plan = run_module("database_user", check=True, **args)
@@ -31,18 +38,23 @@ def test_mongo_user_full_cycle(run_module, do, mongo):
     assert created["user"]["settings"]["mongo_user_settings"] == settings
 
     again = run_module("database_user", **args)
-    assert (again["changed"], again.writes) == (False, []) and "password" not in again
+    assert (again["changed"], again.writes) == (False, [])
+    assert again["password"] == created["password"] and "password" not in again["user"]
+    assert not again.get("warnings")
 
     wider = dict(databases=["mention-production", "mention-dev"], role="readOnly")
     updated = run_module("database_user", **{**args, "mongo_user_settings": wider})
     assert updated.writes == [("PUT", "/v2/databases/{uuid}/users/{username}")]
-    assert "password" not in updated
+    assert updated["password"] == created["password"] and not updated.get("warnings")
+    assert "password" not in json.dumps(updated["diff"])
     got = do.databases.get_user(mongo["id"], "mention")["user"]["settings"]["mongo_user_settings"]
     assert (sorted(got["databases"]), got["role"]) == (["mention-dev", "mention-production"], "readOnly")
 
     rotated = run_module("database_user", rotate_password=True, **{**args, "mongo_user_settings": wider})
     assert rotated["changed"] is True and rotated["password"] != created["password"]
     assert rotated.writes == [("POST", "/v2/databases/{uuid}/users/{username}/reset_auth")]
+    assert rotated["password"] == do.databases.get_user(mongo["id"], "mention")["user"]["password"]
+    assert rotated["password"] in sandbox.control("GET", "secrets")["secrets"]
 
     do.databases.update_user(mongo["id"], "mention", {"settings": {"mongo_user_settings": settings}})
     drift = run_module("database_user", check=True, **{**args, "mongo_user_settings": wider})
@@ -51,6 +63,42 @@ def test_mongo_user_full_cycle(run_module, do, mongo):
     gone = run_module("database_user", cluster="db-oxy", name="mention", state="absent")
     assert gone.writes == [("DELETE", "/v2/databases/{uuid}/users/{username}")]
     assert run_module("database_user", cluster="db-oxy", name="mention", state="absent")["changed"] is False
+
+
+def test_token_without_view_credentials_gets_no_password_and_a_warning(run_module, sandbox, do, mongo):
+    settings = {"databases": ["mention-production"], "role": "readWrite"}
+    args = dict(cluster="db-oxy", name="mention", mongo_user_settings=settings)
+    full = run_module("database_user", **args)["password"]
+    scoped = sandbox.mint("database:read", "database:create", "database:update", "database:delete")
+    env = {"DIGITALOCEAN_TOKEN": scoped}
+
+    same = run_module("database_user", env=env, **args)
+    assert (same["changed"], same.writes) == (False, []) and "password" not in same
+    assert "password" not in same["user"] and full not in same["_stdout"]
+    assert "lacks the database:view_credentials scope" in warnings(same)
+
+    wider = dict(databases=["mention-production", "mention-dev"], role="readOnly")
+    updated = run_module("database_user", env=env, **{**args, "mongo_user_settings": wider})
+    assert updated.writes == [("PUT", "/v2/databases/{uuid}/users/{username}")] and "password" not in updated
+    assert "database:view_credentials" in warnings(updated)
+
+    rotated = run_module("database_user", env=env, rotate_password=True, **{**args, "mongo_user_settings": wider})
+    assert rotated.writes == [("POST", "/v2/databases/{uuid}/users/{username}/reset_auth")]
+    assert "password" not in rotated and "database:view_credentials" in warnings(rotated)
+    assert full not in rotated["_stdout"]
+
+    # The sandbox still knows every password it issued; a full-access token sees the current one.
+    current = do.databases.get_user(mongo["id"], "mention")["user"]["password"]
+    assert current != full and current in sandbox.control("GET", "secrets")["secrets"]
+    again = run_module("database_user", **{**args, "mongo_user_settings": wider})
+    assert again["changed"] is False and again["password"] == current and not again.get("warnings")
+
+    readonly = sandbox.mint("database:read")
+    refused = run_module(
+        "database_user", env={"DIGITALOCEAN_TOKEN": readonly}, expect_fail=True, cluster="db-oxy", name="other"
+    )
+    assert "database:create" in refused["msg"]
+    assert refused.writes == [("POST", f"/v2/databases/{mongo['id']}/users")]  # refused before routing
 
 
 def test_user_refusals_happen_before_writes(run_module, do, mongo):

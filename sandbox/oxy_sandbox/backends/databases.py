@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from .. import catalog
-from ..core import APIError, new_uuid, now_iso, unprocessable
+from ..core import VIEW_CREDENTIALS, APIError, new_uuid, now_iso, unprocessable
 from ..store import Frozen, public
 from .base import Backend
 
@@ -53,25 +53,31 @@ def _hosts(db: dict) -> tuple[str, str]:
     return host, f"private-{host}"
 
 
-def _connection(db: dict, host: str) -> dict:
+def _connection(db: dict, host: str, with_password: bool) -> dict:
+    """A connection block; without ``with_password`` (no ``database:view_credentials``) it and the URI lack it."""
     engine, user, pw = db["engine"], _ADMIN[db["engine"]], db["_admin_password"]
     port = catalog.DB_ENGINES[engine]["port"]
+    auth = f"{user}:{pw}" if with_password else user
     if engine == "mongodb":
-        uri = f"mongodb+srv://{user}:{pw}@{host}/admin?tls=true&authSource=admin&replicaSet={db['name']}"
+        uri = f"mongodb+srv://{auth}@{host}/admin?tls=true&authSource=admin&replicaSet={db['name']}"
         database = "admin"
     elif engine in ("valkey", "redis"):
-        uri = f"rediss://{user}:{pw}@{host}:{port}"
+        uri = f"rediss://{auth}@{host}:{port}"
         database = ""
     elif engine == "pg":
-        uri = f"postgresql://{user}:{pw}@{host}:{port}/defaultdb?sslmode=require"
+        uri = f"postgresql://{auth}@{host}:{port}/defaultdb?sslmode=require"
         database = "defaultdb"
     else:
-        uri = f"mysql://{user}:{pw}@{host}:{port}/defaultdb?ssl-mode=REQUIRED"
+        uri = f"mysql://{auth}@{host}:{port}/defaultdb?ssl-mode=REQUIRED"
         database = "defaultdb"
-    return {"uri": uri, "database": database, "host": host, "port": port, "user": user, "password": pw, "ssl": True}
+    out = {"uri": uri, "database": database, "host": host, "port": port, "user": user, "password": pw, "ssl": True}
+    if not with_password:
+        del out["password"]
+    return out
 
 
-def user_view(user: dict, with_password: bool = False) -> dict:
+def user_view(user: dict, with_password: bool) -> dict:
+    """A user as the API shows it: its password only to a token with ``database:view_credentials``."""
     out = {k: v for k, v in user.items() if k != "password"}
     if with_password:
         out["password"] = user["password"]
@@ -121,14 +127,19 @@ def _user_settings(db: dict, settings) -> dict | None:
 
 
 class DatabasesBackend(Backend):
+    def credentials_visible(self) -> bool:
+        """Whether the request being served may see passwords (its token has ``database:view_credentials``)."""
+        return self.sb.may(VIEW_CREDENTIALS)
+
     def view(self, db: Frozen) -> dict:
         """A cluster as the API shows it: connections, users, databases, rules and its project."""
         out = public(db)
         host, private = _hosts(db)
-        out["connection"] = _connection(db, host)
-        out["private_connection"] = _connection(db, private)
+        credentials = self.credentials_visible()
+        out["connection"] = _connection(db, host, credentials)
+        out["private_connection"] = _connection(db, private, credentials)
         with_users = db["engine"] not in catalog.ENGINES_WITHOUT_USERS
-        out["users"] = [user_view(u) for u in db["_users"].values()] if with_users else None
+        out["users"] = [user_view(u, credentials) for u in db["_users"].values()] if with_users else None
         out["db_names"] = list(db["_dbs"]) if with_users else None
         out["rules"] = list(db["_rules"])
         out["project_id"] = self.sb.projects.project_of(f"do:dbaas:{db['id']}")
@@ -264,10 +275,10 @@ class DatabasesBackend(Backend):
     def users(self, uuid: str) -> list[dict]:
         db = self._db(uuid)
         _with_users(db)
-        return [user_view(u) for u in db["_users"].values()]
+        return [user_view(u, self.credentials_visible()) for u in db["_users"].values()]
 
     def user(self, uuid: str, username: str) -> dict:
-        return user_view(_must_user(self._db(uuid), username))
+        return user_view(_must_user(self._db(uuid), username), self.credentials_visible())
 
     def add_user(self, uuid: str, body) -> dict:
         db = self._db(uuid)
@@ -286,7 +297,7 @@ class DatabasesBackend(Backend):
             user["mysql_settings"] = body.mysql_settings
         with self.store.editing("databases", uuid) as changing:
             changing["_users"][body.name] = user
-        return user_view(user, with_password=True)
+        return user_view(user, self.credentials_visible())
 
     def change_user(self, uuid: str, username: str, settings) -> dict:
         db = self._db(uuid)
@@ -296,7 +307,7 @@ class DatabasesBackend(Backend):
         data = _user_settings(db, settings)
         with self.store.editing("databases", uuid) as changing:
             changing["_users"][username]["settings"] = data
-            return user_view(changing["_users"][username])
+            return user_view(changing["_users"][username], self.credentials_visible())
 
     def delete_user(self, uuid: str, username: str) -> None:
         user = _must_user(self._db(uuid), username)
@@ -312,7 +323,7 @@ class DatabasesBackend(Backend):
             user["password"] = password()
             if user["role"] == "primary":
                 db["_admin_password"] = user["password"]
-        return user_view(user, with_password=True)
+        return user_view(user, self.credentials_visible())
 
     def secrets(self) -> list[str]:
         """Every password the sandbox has issued."""

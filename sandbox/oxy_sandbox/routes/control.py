@@ -1,14 +1,16 @@
-"""The sandbox's own endpoints under /_sandbox: health, settings, faults, request log, reset.
+"""The sandbox's own endpoints under /_sandbox: health, settings, faults, tokens, request log, reset.
 
 They need no token, are never rate limited, faulted or logged.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from pydantic import ValidationError
+import re
 
-from ..core import APIError, Faults, Sandbox, Settings
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..core import SCOPE_PATTERN, APIError, Faults, Sandbox, Settings
 from ._deps import sandbox
 
 router = APIRouter(prefix="/_sandbox")
@@ -63,6 +65,22 @@ async def faults_clear(sb: Sandbox = Depends(sandbox)) -> dict:
     return sb.faults.model_dump()
 
 
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[str] = Field(description="exactly the scopes the token holds, e.g. database:read")
+
+
+@router.post("/tokens", status_code=201)
+async def tokens_mint(body: TokenRequest, sb: Sandbox = Depends(sandbox)) -> dict:
+    """A new API token holding exactly ``scopes`` (any token not minted here has every scope)."""
+    bad = [s for s in body.scopes if not re.match(SCOPE_PATTERN, s)]
+    if bad:
+        raise APIError(422, f"scopes: {bad} are not scopes of the form <resource>:<action>")
+    scopes = sorted(set(body.scopes))
+    return {"token": sb.tokens.mint(scopes), "scopes": scopes}
+
+
 @router.get("/requests")
 async def requests_list(since: int = 0, sb: Sandbox = Depends(sandbox)) -> dict:
     return {"requests": sb.log.since(since), "last_seq": sb.log.seq}
@@ -81,7 +99,7 @@ async def secrets(sb: Sandbox = Depends(sandbox)) -> dict:
 
 @router.post("/reset")
 def reset(sb: Sandbox = Depends(sandbox)) -> dict:
-    """Forget every resource, fault, rate-limit window and logged request; settings stay.
+    """Forget every resource, fault, rate-limit window, minted token and logged request; settings stay.
 
     Removing machines and their disks takes a while: it runs off the event loop (a plain ``def``).
     """

@@ -11,8 +11,13 @@ version_added: 0.1.0
 description:
   - Create, update or delete a user of a managed database cluster, identified by O(cluster) and O(name).
   - For MongoDB, O(mongo_user_settings) limits the user to some databases with one role; it is updated in place.
-  - DigitalOcean shows a password only when the user is created or its password reset, so the module returns
-    RV(password) only then. Register the result with C(no_log) and store the password where it is needed.
+  - DigitalOcean shows a user's password whenever the token has the C(database:view_credentials) scope (every
+    full-access token has it), on creation, on a password reset and on a plain read. The module returns
+    RV(password) whenever the API shows it, also on a run that changes nothing. Register the result with
+    C(no_log) and deliver the password where it is needed.
+  - With a token that lacks C(database:view_credentials) the API shows no password; the module then returns
+    none and warns, naming the missing scope.
+  - The password never appears in the diff.
   - Valkey and Redis clusters have no users; such a cluster is refused before any change.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
@@ -71,8 +76,11 @@ user:
   returned: always
   type: dict
 password:
-  description: The user's password, when this run created the user or reset its password.
-  returned: when created or rotated
+  description:
+    - The user's current password (the new one when this run created the user or reset its password). Secret.
+    - Absent in check mode for a user still to be created, and when the token lacks the
+      C(database:view_credentials) scope (the module then warns).
+  returned: when the API shows it
   type: str
 """
 
@@ -80,6 +88,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, nor
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
 
 USER_ENGINES = ("mongodb", "pg", "mysql", "kafka", "opensearch")
+VIEW_CREDENTIALS = "database:view_credentials"
 
 
 def state_of(user):
@@ -128,6 +137,8 @@ class UserManager(ResourceManager):
         changed = change.changed or rotate
         result = dict(changed=changed, user=current or change.after, diff=change.diff())
         if self.do.check_mode or not changed:
+            if current is not None:
+                self.deliver(result, current, current.get("password"))
             return result
         settings = {"mongo_user_settings": change.after["mongo_user_settings"]} if p["mongo_user_settings"] else None
         if current is None:
@@ -140,22 +151,31 @@ class UserManager(ResourceManager):
                     "user"
                 ),
             )
-            result["password"] = created.get("password")
-            user = created
+            user, password = created, created.get("password")
         else:
             user = current
             if change.changed:
                 user = self.api.call("databases.update_user", cluster["id"], p["name"], {"settings": settings or {}})[
                     "user"
                 ]
+            password = user.get("password") or current.get("password")
             if rotate:
                 user = self.api.call("databases.reset_auth", cluster["id"], p["name"], {})["user"]
-                result["password"] = user.get("password")
-        if result.get("password") is None:
-            result.pop("password", None)  # adopted after an ambiguous create: DigitalOcean will not show it again
-            self.do.module.warn("user %r exists but its password was not returned; rotate it to get one" % p["name"])
-        result["user"] = dict((k, v) for k, v in user.items() if k != "password")
+                password = user.get("password")  # never the old one
+        self.deliver(result, user, password)
         return result
+
+    def deliver(self, result, user, password):
+        """The user without its password in RV(user), the password in RV(password) when the API showed it."""
+        result["user"] = dict((k, v) for k, v in user.items() if k != "password")
+        result.pop("password", None)
+        if password:
+            result["password"] = password
+            return
+        self.do.module.warn(
+            "the API did not show the password of database user %r: the token lacks the %s scope; "
+            "use a token with %s to get it" % (self.params["name"], VIEW_CREDENTIALS, VIEW_CREDENTIALS)
+        )
 
 
 def main():
