@@ -171,6 +171,9 @@ def attach_backends(
         public = machines.public
         reserved = (public.operator, public.outside, *public.registry_candidates())
         sb.netfilter = Enforcer(instance, reserved=reserved, bridge=PUBLIC_BRIDGE)
+        stale = Enforcer.prune(keep=machines.instances() | {instance})
+        if stale:
+            log.warning("removed firewall chains of sandboxes with no machine left: %s", ", ".join(stale))
     else:
         log.warning("iptables is not usable here: cloud firewalls are recorded, not enforced")
     if registry_dir and tls_dir and Registry.available():

@@ -390,6 +390,10 @@ class Machines:
         container = self._container(droplet_id)
         return None if container is None else container.status
 
+    def instances(self) -> set[str]:
+        """The sandboxes that have machines on this engine, running or not."""
+        return {c.labels.get(LABEL) for c in self.docker.containers.list(all=True, filters={"label": LABEL})}
+
     def owned(self) -> dict[int, object]:
         """This sandbox's machines by droplet id."""
         found = {}

@@ -154,6 +154,21 @@ class Enforcer:
             while subprocess.run(unhook, capture_output=True, check=False).returncode == 0:
                 pass
 
+    @classmethod
+    def prune(cls, keep: set[str]) -> list[str]:
+        """Remove the chains of sandboxes that have no machine left on this engine (one that stopped
+        without a reset left its rules, which would judge the next droplet given the same address)."""
+        listing = subprocess.run(["iptables", "-S"], capture_output=True, text=True, check=False).stdout
+        chains = sorted({line.split()[1] for line in listing.splitlines() if line.startswith("-N OXYFW-")})
+        stale = [c for c in chains if c.removeprefix("OXYFW-").split("-")[0] not in keep]
+        for chain in stale:
+            for hook in cls.HOOKS:
+                while subprocess.run(["iptables", "-D", hook, "-j", chain], capture_output=True).returncode == 0:
+                    pass
+            subprocess.run(["iptables", "-F", chain], capture_output=True, check=False)
+            subprocess.run(["iptables", "-X", chain], capture_output=True, check=False)
+        return stale
+
     def remove(self) -> None:
         """Take the chains out of this machine (the sandbox resets)."""
         with self._lock:
