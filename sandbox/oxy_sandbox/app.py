@@ -167,6 +167,9 @@ def attach_backends(
         log.warning("%s", sb.machines_note)
         return
     sb.machines = machines
+    stale = machines.prune_networks(keep=machines.instances() | {instance})
+    if stale:
+        log.warning("removed VPC networks of sandboxes with no machine left: %s", ", ".join(stale))
     if Enforcer.available():
         public = machines.public
         reserved = (public.operator, public.outside, *public.registry_candidates())

@@ -394,6 +394,19 @@ class Machines:
         """The sandboxes that have machines on this engine, running or not."""
         return {c.labels.get(LABEL) for c in self.docker.containers.list(all=True, filters={"label": LABEL})}
 
+    def prune_networks(self, keep: set[str]) -> list[str]:
+        """VPC networks of sandboxes with no machine left (one that stopped without a reset): their
+        ranges would keep a new VPC of the same range from getting its network."""
+        removed = []
+        for network in self.docker.networks.list(filters={"label": LABEL}):
+            owner = (network.attrs.get("Labels") or {}).get(LABEL)
+            if owner in keep or owner == "public":
+                continue
+            with contextlib.suppress(docker.errors.DockerException):
+                network.remove()
+                removed.append(network.name)
+        return removed
+
     def owned(self) -> dict[int, object]:
         """This sandbox's machines by droplet id."""
         found = {}
