@@ -45,6 +45,11 @@ TAG_ACTIONS = {
 # machine never does.
 
 
+def _ipv6_networks(droplet_id: int) -> list[dict]:
+    """A droplet's public IPv6, from the documentation range (machines have IPv4 only)."""
+    return [{"ip_address": f"2001:db8::{droplet_id:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
+
+
 def _remaining(started: float, delay: float) -> float:
     return max(0.0, started + delay - time.time())
 
@@ -117,11 +122,7 @@ class DropletsBackend(Backend):
         if body.public_networking:
             public_ip, netmask, gateway = self._public_ip(machine)
             v4.append({"ip_address": public_ip, "netmask": netmask, "gateway": gateway, "type": "public"})
-        v6 = (
-            [{"ip_address": f"2001:db8::{did:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
-            if body.ipv6
-            else []
-        )
+        v6 = _ipv6_networks(did) if body.ipv6 else []
         self.sb.account.ensure_tags(body.tags)
         keys = [self.sb.account.find_key(k)["public_key"] for k in body.ssh_keys or []]
         active = {"status": "active", "networks": {"v4": v4, "v6": v6}}
@@ -233,16 +234,8 @@ class DropletsBackend(Backend):
         elif kind == "snapshot":
             changes = {"snapshot_ids": [*droplet["snapshot_ids"], self.store.next_id("image", 190000001)]}
         elif kind == "enable_ipv6":
-            v6 = [
-                {
-                    "ip_address": f"2001:db8::{droplet['id']:x}",
-                    "netmask": 64,
-                    "gateway": "2001:db8::1",
-                    "type": "public",
-                }
-            ]
             changes = {
-                "networks": {**droplet["networks"], "v6": v6},
+                "networks": {**droplet["networks"], "v6": _ipv6_networks(droplet["id"])},
                 "features": sorted({*droplet["features"], "ipv6"}),
             }
         elif kind == "enable_backups":
