@@ -5,7 +5,8 @@
 Each fault run starts from an empty account with 20% of requests answered 429/500/503 (some after the
 request took effect) and 20 ms latency; each kill run starts from an empty account and SIGKILLs the
 playbook's process group after N writes (N spread over the run), then runs it again in full. After each,
-a clean run must change nothing. Prints per run: requests, faults injected, duplicates found, the clean
+a clean run must change nothing. Prints per run: requests, faults injected, duplicates found, apps whose
+delivered credentials are not their users' current ones (a password lost), the clean
 run's changes and writes; then the totals. tests/reliability/test_faults_and_kills.py runs a sample in CI.
 """
 
@@ -46,6 +47,7 @@ def main() -> None:
                 print(
                     f"{kind:5s} {outcome.label:28s} requests {outcome.requests:4d}  faults {outcome.faults:3d}  "
                     f"converged {outcome.converged!s:5s}  duplicates {len(outcome.duplicates)}  "
+                    f"stale credentials {len(outcome.stale_credentials)}  "
                     f"clean run: changed {outcome.second_run_changed} writes {outcome.second_run_writes}"
                     + ("" if outcome.ok else "   <-- FAILED"),
                     flush=True,
@@ -58,11 +60,13 @@ def main() -> None:
         print(
             f"\nfault runs: {len(faults)}, requests {sum(o.requests for o in faults)}, "
             f"faults injected {sum(o.faults for o in faults)}, duplicates found "
-            f"{sum(len(o.duplicates) for o in faults)}, failed {sum(not o.ok for o in faults)}"
+            f"{sum(len(o.duplicates) for o in faults)}, passwords lost (stale credentials) "
+            f"{sum(len(o.stale_credentials) for o in faults)}, failed {sum(not o.ok for o in faults)}"
         )
         print(
             f"kill runs: {len(kills)}, requests {sum(o.requests for o in kills)}, duplicates found "
-            f"{sum(len(o.duplicates) for o in kills)}, failed {sum(not o.ok for o in kills)}"
+            f"{sum(len(o.duplicates) for o in kills)}, passwords lost (stale credentials) "
+            f"{sum(len(o.stale_credentials) for o in kills)}, failed {sum(not o.ok for o in kills)}"
         )
 
 

@@ -3,8 +3,8 @@
     .venv/bin/python bench/site_bringup.py [--noop-runs 2]
 
 Needs what scripts/sandbox-up needs (a Docker engine, the images of tests/images/build exported as
-OXY_IMAGE_* and OXY_SANDBOX_DROPLET_IMAGE): `eval "$(tests/images/build)"` first. Starts its own
-sandbox with DigitalOcean-like delays (droplet 20 s, database 30 s, app 15 s), pushes the stack's
+OXY_IMAGE_*, OXY_SANDBOX_DROPLET_IMAGE and OXY_SANDBOX_VALKEY_IMAGE): `eval "$(tests/images/build)"`
+first. Starts its own sandbox with DigitalOcean-like delays (droplet 20 s, database 30 s, app 15 s), pushes the stack's
 images, then prints in one run: the cold bring-up wall time of site.yml (every resource, the
 droplet's Docker stack over SSH, the verification) against the slowest single resource's
 provisioning delay, as a ratio; the same for the DigitalOcean part alone; and the no-change wall
@@ -49,11 +49,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--noop-runs", type=int, default=2)
     args = parser.parse_args()
-    missing = [name for name in (*IMAGES, "OXY_SANDBOX_DROPLET_IMAGE") if not os.environ.get(name)]
+    missing = [
+        name for name in (*IMAGES, "OXY_SANDBOX_DROPLET_IMAGE", "OXY_SANDBOX_VALKEY_IMAGE") if not os.environ.get(name)
+    ]
     if missing:
         sys.exit(
             f'missing {", ".join(missing)}: run `eval "$(tests/images/build)"` and export '
-            "OXY_SANDBOX_DROPLET_IMAGE=$OXY_IMAGE_DROPLET first"
+            "OXY_SANDBOX_DROPLET_IMAGE=$OXY_IMAGE_DROPLET OXY_SANDBOX_VALKEY_IMAGE=$OXY_IMAGE_VALKEY first"
         )
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"

@@ -11,12 +11,16 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from . import routes
+from .backends.caching import CacheServers
 from .backends.machines import PUBLIC_BRIDGE, PUBLIC_RANGE, Machines, instance_id
 from .backends.netfilter import Enforcer
 from .backends.registry import Registry
 from .core import ERROR_IDS, NOT_FOUND, APIError, Sandbox, Settings, required_scope
+from .coverage import Coverage
 from .store import Missing, Store
 
 log = logging.getLogger("oxy_sandbox")
@@ -63,8 +67,24 @@ def create_app(sandbox: Sandbox) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+        if malformed:
+            detail = (malformed[0].get("ctx") or {}).get("error", "")
+            message = f"The request body is not valid JSON{': ' + detail if detail else ''}."
+            return error_response(400, message, path=request.url.path)
         status = 400 if request.url.path.startswith(_BAD_REQUEST_PATHS) else 422
         return error_response(status, _field_message(exc), path=request.url.path)
+
+    @app.exception_handler(HTTPException)
+    async def _routing(request: Request, exc: HTTPException) -> JSONResponse:
+        # What routing itself refuses (no such path, no such method) in DigitalOcean's error body.
+        if exc.status_code == 404:
+            message = NOT_FOUND
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}."
+        else:
+            message = str(exc.detail)
+        return error_response(exc.status_code, message, headers=dict(exc.headers or {}), path=request.url.path)
 
     @app.middleware("http")
     async def _gate(request: Request, call_next) -> Response:
@@ -78,6 +98,7 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         rate_headers: dict[str, str] = {}
         if not token:
+            rate_headers = sb.limiter.peek(token, sb.settings, time.time())
             response: Response = error_response(401, "Unable to authenticate you.")
         else:
             rate_headers, retry_after = sb.limiter.hit(token, sb.settings, time.time())
@@ -86,6 +107,9 @@ def create_app(sandbox: Sandbox) -> FastAPI:
                 response = error_response(429, "API rate limit exceeded.", headers=extra)
             elif (scope := required_scope(request.method, path)) and not sb.tokens.allows(token, scope):
                 response = error_response(403, f"You are missing the required permission {scope}.")
+            elif refused := request.app.state.coverage.refusal(request.method, path):
+                error, headers = refused
+                response = error_response(error.status, error.message, error.error_id, headers=headers, path=path)
             else:
                 with sb.serving(token):
                     response, injected = await _with_faults(sb, request, call_next)
@@ -109,7 +133,29 @@ def create_app(sandbox: Sandbox) -> FastAPI:
 
     for router in routes.ROUTERS:
         app.include_router(router)
+    app.state.coverage = Coverage(
+        (method, route.path)
+        for router in routes.ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    )
+    app.add_middleware(_TrailingSlash)
     return app
+
+
+class _TrailingSlash:
+    """``/v2/droplets/`` is ``/v2/droplets``, as on DigitalOcean (python-digitalocean asks for ``droplets/``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/v2/") and path.endswith("/"):
+            raw = scope.get("raw_path")
+            scope = {**scope, "path": path.rstrip("/"), "raw_path": raw.rstrip(b"/") if raw else raw}
+        await self.app(scope, receive, send)
 
 
 async def _with_faults(sb: Sandbox, request: Request, call_next) -> tuple[Response, str]:
@@ -140,8 +186,9 @@ async def _with_faults(sb: Sandbox, request: Request, call_next) -> tuple[Respon
 def build(state: str | None = None, backends: dict | None = None, **settings) -> FastAPI:
     """A ready app over a store at ``state`` (a SQLite path, or memory when None).
 
-    ``backends`` (``machines``: auto|off, ``droplet_image``, ``public_range``, ``tls_dir``,
-    ``registry_dir``) gives droplets real machines where this machine can run them.
+    ``backends`` (``machines``: auto|off, ``droplet_image``, ``valkey_image``, ``public_range``, ``tls_dir``,
+    ``registry_dir``) gives droplets real machines, and Valkey clusters real servers, where this machine can
+    run them.
     """
     sandbox = Sandbox(Store(state), Settings(**settings))
     sandbox.projects.default()  # what every fresh account has
@@ -154,16 +201,19 @@ def attach_backends(
     sb: Sandbox,
     state: str | None,
     droplet_image: str | None = None,
+    valkey_image: str | None = None,
     public_range: str = PUBLIC_RANGE,
     tls_dir: Path | None = None,
     registry_dir: Path | None = None,
 ) -> None:
-    """Machines, enforced firewalls and the registry, each as far as this machine allows; says which."""
+    """Machines, enforced firewalls, the registry and cluster servers, each as far as this machine allows;
+    says which."""
     instance = instance_id(state)
     ca_pem = (tls_dir / "ca.pem").read_bytes() if tls_dir and (tls_dir / "ca.pem").exists() else None
     machines, why = Machines.connect(droplet_image, instance, public_range, ca_pem)
     if machines is None:
         sb.machines_note = f"droplets have no machines: {why}"
+        sb.caching_note = f"Valkey clusters have no servers: {why}"
         log.warning("%s", sb.machines_note)
         return
     sb.machines = machines
@@ -201,11 +251,18 @@ def attach_backends(
         sb.registry.address if sb.registry else "none",
     )
     sb.droplets.reconcile()
+    sb.caching, why = CacheServers.connect(machines, valkey_image, tls_dir)
+    sb.caching_note = "Valkey clusters have servers" if sb.caching else f"Valkey clusters have no servers: {why}"
+    log.warning("%s", sb.caching_note)
+    sb.databases.reconcile()
 
 
 def detach_backends(sb: Sandbox) -> None:
-    """The sandbox stops: its registry stops; machines and firewall rules stay, as droplets outlive the API."""
+    """The sandbox stops: its registry stops; machines, cluster servers and firewall rules stay, as droplets
+    and clusters outlive the API."""
     if sb.registry is not None:
         sb.registry.stop()
+    if sb.caching is not None:
+        sb.caching.close()
     if sb.machines is not None:
         sb.machines.close()

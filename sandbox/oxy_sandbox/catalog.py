@@ -21,18 +21,68 @@ REGIONS = [
 REGION_FEATURES = ["backups", "ipv6", "metadata", "install_agent", "storage", "image_transfer", "private_networking"]
 
 # App Platform regions map to datacenter slugs; App Platform uses the short form.
+# slug: (label, continent, datacenters, flag), as GET /v2/apps/regions shows them.
 APP_REGIONS = {
-    "ams": ("Amsterdam", "europe", ["ams3"]),
-    "nyc": ("New York", "north-america", ["nyc1", "nyc3"]),
-    "sfo": ("San Francisco", "north-america", ["sfo3"]),
-    "tor": ("Toronto", "north-america", ["tor1"]),
-    "fra": ("Frankfurt", "europe", ["fra1"]),
-    "lon": ("London", "europe", ["lon1"]),
-    "blr": ("Bangalore", "asia", ["blr1"]),
-    "sgp": ("Singapore", "asia", ["sgp1"]),
-    "syd": ("Sydney", "australia", ["syd1"]),
-    "atl": ("Atlanta", "north-america", ["nyc3"]),
+    "ams": ("Amsterdam", "Europe", ["ams3"], "netherlands"),
+    "nyc": ("New York", "North America", ["nyc1", "nyc3"], "usa"),
+    "sfo": ("San Francisco", "North America", ["sfo3"], "usa"),
+    "tor": ("Toronto", "North America", ["tor1"], "canada"),
+    "fra": ("Frankfurt", "Europe", ["fra1"], "germany"),
+    "lon": ("London", "Europe", ["lon1"], "uk"),
+    "blr": ("Bangalore", "Asia", ["blr1"], "india"),
+    "sgp": ("Singapore", "Asia", ["sgp1"], "singapore"),
+    "syd": ("Sydney", "Australia", ["syd1"], "australia"),
+    "atl": ("Atlanta", "North America", ["nyc3"], "usa"),
 }
+
+# App Platform instance sizes: slug, name, cpu type, vcpus, memory GiB, bandwidth GiB, USD/month, tier,
+# then flags (single_instance_only, scalable, deprecation_intent). The legacy slugs (basic-xxs,
+# professional-xs, ...) are still accepted and listed, marked for deprecation.
+_APP_SIZE_ROWS = [
+    ("apps-s-1vcpu-0.5gb", "Shared 1VCPU 0.5GB", "SHARED", 1, 0.5, 50, 5, "basic", (True, False, False)),
+    ("apps-s-1vcpu-1gb-fixed", "Shared 1VCPU 1GB Fixed", "SHARED", 1, 1, 100, 10, "basic", (True, False, False)),
+    ("apps-s-1vcpu-1gb", "Shared 1VCPU 1GB", "SHARED", 1, 1, 150, 12, "professional", (False, False, False)),
+    ("apps-s-1vcpu-2gb", "Shared 1VCPU 2GB", "SHARED", 1, 2, 200, 25, "professional", (False, False, False)),
+    ("apps-s-2vcpu-4gb", "Shared 2VCPU 4GB", "SHARED", 2, 4, 250, 50, "professional", (False, False, False)),
+    ("apps-d-1vcpu-0.5gb", "Dedicated 1VCPU 0.5GB", "DEDICATED", 1, 0.5, 100, 29, "professional", (False, True, False)),
+    ("apps-d-1vcpu-1gb", "Dedicated 1VCPU 1GB", "DEDICATED", 1, 1, 200, 34, "professional", (False, True, False)),
+    ("apps-d-1vcpu-2gb", "Dedicated 1VCPU 2GB", "DEDICATED", 1, 2, 300, 39, "professional", (False, True, False)),
+    ("apps-d-1vcpu-4gb", "Dedicated 1VCPU 4GB", "DEDICATED", 1, 4, 400, 49, "professional", (False, True, False)),
+    ("apps-d-2vcpu-4gb", "Dedicated 2VCPU 4GB", "DEDICATED", 2, 4, 500, 78, "professional", (False, True, False)),
+    ("apps-d-2vcpu-8gb", "Dedicated 2VCPU 8GB", "DEDICATED", 2, 8, 600, 98, "professional", (False, True, False)),
+    ("apps-d-4vcpu-8gb", "Dedicated 4VCPU 8GB", "DEDICATED", 4, 8, 700, 156, "professional", (False, True, False)),
+    ("apps-d-4vcpu-16gb", "Dedicated 4VCPU 16GB", "DEDICATED", 4, 16, 800, 196, "professional", (False, True, False)),
+    ("basic-xxs", "Basic XXS", "SHARED", 1, 0.5, 40, 5, "basic", (True, False, True)),
+    ("basic-xs", "Basic XS", "SHARED", 1, 1, 80, 10, "basic", (True, False, True)),
+    ("basic-s", "Basic S", "SHARED", 1, 2, 120, 20, "basic", (True, False, True)),
+    ("professional-xs", "Professional XS", "SHARED", 1, 1, 100, 12, "professional", (False, False, True)),
+    ("professional-s", "Professional S", "SHARED", 1, 2, 200, 25, "professional", (False, False, True)),
+    ("professional-m", "Professional M", "SHARED", 2, 4, 300, 50, "professional", (False, False, True)),
+]
+
+
+def _app_size(row: tuple) -> dict:
+    slug, name, cpu_type, cpus, memory_gib, bandwidth, usd, tier, (single, scalable, deprecated) = row
+    size = {
+        "slug": slug,
+        "name": name,
+        "cpu_type": cpu_type,
+        "cpus": str(cpus),
+        "memory_bytes": str(int(memory_gib * 1024**3)),
+        "bandwidth_allowance_gib": str(bandwidth),
+        "usd_per_month": f"{usd:.2f}",
+        "usd_per_second": f"{usd / (672 * 3600):.12f}",
+        "tier_slug": tier,
+    }
+    for key, on in (("single_instance_only", single), ("scalable", scalable), ("deprecation_intent", deprecated)):
+        if on:
+            size[key] = True
+    return size
+
+
+APP_INSTANCE_SIZES = {row[0]: _app_size(row) for row in _APP_SIZE_ROWS}
+# Static sites cost nothing for the first three of an account (then 3 USD a month each).
+APP_FREE_STATIC_SITES = 3
 
 # slug, memory MB, vcpus, disk GB, transfer TB, price_monthly, description
 _SIZE_ROWS = [

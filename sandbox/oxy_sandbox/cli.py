@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("OXY_SANDBOX_DROPLET_IMAGE"),
         help="the image droplets boot (tests/images/build makes it; default $OXY_SANDBOX_DROPLET_IMAGE)",
     )
+    serve.add_argument(
+        "--valkey-image",
+        default=os.environ.get("OXY_SANDBOX_VALKEY_IMAGE"),
+        help="the image Valkey clusters' servers run (tests/images/build makes it; default $OXY_SANDBOX_VALKEY_IMAGE)",
+    )
     serve.add_argument("--public-range", default=PUBLIC_RANGE, help="the droplets' public network")
     serve.add_argument("--burst-limit", type=int, default=250, help="requests per minute per token (0: off)")
     serve.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour per token")
@@ -155,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         backends=dict(
             machines=args.machines,
             droplet_image=args.droplet_image,
+            valkey_image=args.valkey_image,
             public_range=args.public_range,
             tls_dir=tls_dir,
             registry_dir=args.state_dir / "registry",

@@ -24,12 +24,14 @@ ERROR_IDS = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    405: "method_not_allowed",
     409: "conflict",
     412: "precondition_failed",
     415: "unsupported_media_type",
     422: "unprocessable_entity",
     429: "too_many_requests",
     500: "server_error",
+    501: "not_implemented",
     503: "service_unavailable",
 }
 NOT_FOUND = "The resource you were accessing could not be found."
@@ -185,6 +187,16 @@ class RateLimiter:
         }
         return headers, retry_after
 
+    def peek(self, token: str, settings: Settings, now: float) -> dict[str, str]:
+        """The rate-limit headers of ``token`` without counting a request (for answers given before it counts)."""
+        window = self.calls.get(token) or collections.deque()
+        used = sum(1 for t in window if t > now - 3600)
+        return {
+            "ratelimit-limit": str(settings.hourly_limit),
+            "ratelimit-remaining": str(max(0, settings.hourly_limit - used)),
+            "ratelimit-reset": str(int((window[0] if window else now) + 3600)),
+        }
+
 
 class RequestLog:
     def __init__(self, limit: int = 200_000):
@@ -230,7 +242,9 @@ class Sandbox:
         self.machines = None
         self.netfilter = None
         self.registry = None
+        self.caching = None
         self.machines_note = "machines are off"
+        self.caching_note = "machines are off"
         # One backend per resource family (moto's models): state, rules, lifecycle, side effects.
         from .backends.account import AccountBackend
         from .backends.apps import AppsBackend
@@ -269,6 +283,7 @@ class Sandbox:
     def reset(self) -> None:
         """An empty account: machines, networks and firewall rules, every resource, fault, rate-limit
         window, minted token and logged request go; settings stay."""
+        self.databases.reset()  # cluster servers first: they hold on to the VPC networks too
         self.droplets.reset()
         self.store.reset()
         self.limiter.calls.clear()

@@ -22,8 +22,31 @@ Tag = Annotated[str, Field(pattern=TAG_NAME, max_length=255)]
 
 
 class Body(BaseModel):
-    # Unknown fields are ignored, as DigitalOcean does.
+    """A request body, or a part of one, read as DigitalOcean reads it.
+
+    Unknown fields are ignored, and an optional field sent as JSON ``null`` counts as absent (its
+    default applies; a PATCH leaves it unchanged), as DigitalOcean's Go decoder does: other clients
+    (python-digitalocean, Terraform, doctl) send ``"tags": null`` or ``"description": null`` for
+    what they were not given. A required field sent as ``null`` is still refused, by name.
+    """
+
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        optional = {name for name, f in fields.items() if not f.is_required()}
+        optional |= {f.alias for name, f in fields.items() if f.alias and name in optional}
+        return {k: v for k, v in data.items() if v is not None or k not in optional}
+
+
+class Strict(Body):
+    """A part of a body whose unknown fields DigitalOcean refuses (the App Platform spec)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def check_cidr(value: str, allow_v6: bool = True) -> str:
@@ -117,8 +140,7 @@ class DropletAction(Body):
 
 
 # -- Firewalls ------------------------------------------------------------------
-class Targets(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Targets(Body):
     addresses: list[str] | None = None
     droplet_ids: list[int] | None = None
     load_balancer_uids: list[str] | None = None
@@ -134,8 +156,7 @@ class Targets(BaseModel):
         return not any(getattr(self, f) for f in Targets.model_fields)
 
 
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Rule(Body):
     protocol: Literal["tcp", "udp", "icmp"]
     ports: str = "0"
 
@@ -244,13 +265,12 @@ class DatabaseFirewall(Body):
     rules: list[TrustedSource] = Field(max_length=100)
 
 
-class MongoUserSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MongoUserSettings(Body):
     databases: list[str] = Field(min_length=1)
     role: Literal["readOnly", "readWrite", "dbAdmin"]
 
 
-class UserSettings(BaseModel):
+class UserSettings(Body):
     model_config = ConfigDict(extra="allow")
     mongo_user_settings: MongoUserSettings | None = None
     pg_allow_replication: bool | None = None
@@ -293,22 +313,56 @@ class VersionUpgrade(Body):
     version: str
 
 
+class SqlMode(Body):
+    sql_mode: str
+
+
 # -- Apps -------------------------------------------------------------------------
-class EnvVar(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EnvVar(Strict):
     key: str = Field(pattern=ENV_KEY)
     scope: Literal["UNSET", "RUN_TIME", "BUILD_TIME", "RUN_AND_BUILD_TIME"] = "RUN_AND_BUILD_TIME"
     type: Literal["GENERAL", "SECRET"] = "GENERAL"
     value: str | None = None
 
 
-class Component(BaseModel):
+AlertRule = Literal[
+    "UNSPECIFIED_RULE",
+    "CPU_UTILIZATION",
+    "MEM_UTILIZATION",
+    "RESTART_COUNT",
+    "DEPLOYMENT_FAILED",
+    "DEPLOYMENT_LIVE",
+    "DOMAIN_FAILED",
+    "DOMAIN_LIVE",
+    "AUTOSCALE_FAILED",
+    "AUTOSCALE_SUCCEEDED",
+    "FUNCTIONS_ACTIVATION_COUNT",
+    "FUNCTIONS_AVERAGE_DURATION_MS",
+    "FUNCTIONS_ERROR_RATE_PER_MINUTE",
+    "FUNCTIONS_AVERAGE_WAIT_TIME_MS",
+    "FUNCTIONS_ERROR_COUNT",
+    "FUNCTIONS_GB_RATE_PER_SECOND",
+    "REQUESTS_PER_SECOND",
+    "REQUEST_DURATION_P95_MS",
+]
+
+
+class AlertSpec(Strict):
+    rule: AlertRule = "UNSPECIFIED_RULE"
+    disabled: bool | None = None
+    operator: Literal["UNSPECIFIED_OPERATOR", "GREATER_THAN", "LESS_THAN"] | None = None
+    value: float | None = None
+    window: Literal["UNSPECIFIED_WINDOW", "FIVE_MINUTES", "TEN_MINUTES", "THIRTY_MINUTES", "ONE_HOUR"] | None = None
+
+
+class Component(Body):
     model_config = ConfigDict(extra="allow")
     name: str = Field(pattern=APP_NAME)
     envs: list[EnvVar] | None = None
+    alerts: list[AlertSpec] | None = None
 
 
-class AppSpec(BaseModel):
+class AppSpec(Body):
     model_config = ConfigDict(extra="allow")
     name: str = Field(pattern=APP_NAME)
     region: Literal["atl", "nyc", "sfo", "tor", "ams", "fra", "lon", "blr", "sgp", "syd"] | None = None
@@ -318,6 +372,7 @@ class AppSpec(BaseModel):
     jobs: list[Component] | None = None
     functions: list[Component] | None = None
     envs: list[EnvVar] | None = None
+    alerts: list[AlertSpec] | None = None
 
 
 class AppCreate(Body):
@@ -330,8 +385,31 @@ class AppUpdate(Body):
     update_all_source_versions: bool = False
 
 
+class AppPropose(Body):
+    spec: AppSpec
+    app_id: str | None = None
+
+
 class DeploymentCreate(Body):
     force_build: bool = False
+
+
+class SlackWebhook(Body):
+    url: str | None = None
+    channel: str | None = None
+
+
+class AlertDestinations(Body):
+    emails: list[str] | None = None
+    slack_webhooks: list[SlackWebhook] | None = None
+
+
+class Rollback(Body):
+    deployment_id: str = Field(min_length=1)
+    skip_pin: bool = False
+
+
+LogType = Literal["UNSPECIFIED", "BUILD", "DEPLOY", "RUN", "RUN_RESTARTED", "AUTOSCALE_EVENT"]
 
 
 # -- Projects ----------------------------------------------------------------------
@@ -397,6 +475,11 @@ class RecordBody(Body):
     tag: Literal["issue", "issuewild", "iodef"] | None = None
 
 
+class RecordUpdate(RecordBody):
+    # DigitalOcean's PUT and PATCH change what they are sent; a record keeps its type when none is.
+    type: RecordType | None = None
+
+
 class SshKeyCreate(Body):
     name: str = Field(min_length=1, max_length=255)
     public_key: str
@@ -410,8 +493,7 @@ class TagCreate(Body):
     name: str = Field(pattern=TAG_NAME, max_length=255)
 
 
-class TagResource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TagResource(Body):
     resource_id: str
     resource_type: Literal["droplet", "image", "volume", "volume_snapshot", "database"]
 

@@ -71,15 +71,48 @@ def test_valkey_cluster_connection_and_engine_settings(do):
     assert status == 422 and "config.no_such_key" in err["message"]
 
 
-def test_users_and_dbs_are_refused_for_valkey(do):
+def test_valkey_has_one_user_default_whose_password_is_the_clusters(sandbox, do):
+    db = do.databases.create_cluster(VALKEY)["database"]
+    password = db["connection"]["password"]
+    assert db["users"] == [{"name": "default", "role": "primary", "password": password}]
+    assert db["db_names"] is None
+    assert do.databases.list_users(db["id"])["users"] == db["users"]
+    assert do.databases.get_user(db["id"], "default")["user"] == db["users"][0]
+    assert do.databases.get_user(db["id"], "app")["id"] == "not_found"
+    assert password in sandbox.control("GET", "secrets")["secrets"]
+
+    # A password reset of default rotates the cluster's password, as DigitalOcean's control panel does.
+    rotated = do.databases.reset_auth(db["id"], "default", {})["user"]
+    assert rotated["name"] == "default" and rotated["password"] not in ("", password)
+    got = do.databases.get_cluster(db["id"])["database"]
+    for conn in (got["connection"], got["private_connection"]):
+        assert conn["password"] == rotated["password"]
+        assert conn["uri"] == f"rediss://default:{rotated['password']}@{conn['host']}:25061"
+    assert got["users"] == [{"name": "default", "role": "primary", "password": rotated["password"]}]
+    assert rotated["password"] in sandbox.control("GET", "secrets")["secrets"]
+
+    # Without database:view_credentials the user shows, its password does not.
+    reader = sandbox.client(token=sandbox.mint("database:read", "database:create"))
+    assert reader.databases.list_users(db["id"])["users"] == [{"name": "default", "role": "primary"}]
+    assert reader.databases.get_user(db["id"], "default")["user"] == {"name": "default", "role": "primary"}
+    assert reader.databases.get_cluster(db["id"])["database"]["users"] == [{"name": "default", "role": "primary"}]
+    assert "password" not in reader.databases.reset_auth(db["id"], "default", {})["user"]
+
+
+def test_other_users_and_dbs_are_refused_for_valkey(do):
     db = do.databases.create_cluster(VALKEY)["database"]
     for call in (
         lambda: do.databases.add_user(db["id"], {"name": "app"}),
-        lambda: do.databases.list_users(db["id"]),
+        lambda: do.databases.delete_user(db["id"], "default"),
+        lambda: do.databases.list(db["id"]),
         lambda: do.databases.add(db["id"], {"name": "x"}),
     ):
         status, err = error_of(call)
-        assert status == 422 and "valkey" in err["message"]
+        assert status == 422 and err["message"] == "users and databases are not supported for valkey clusters"
+    changed = do.databases.update_user(db["id"], "default", {"settings": {}})  # a declared 422: pydo returns it
+    assert changed["message"] == "users and databases are not supported for valkey clusters"
+    assert do.databases.reset_auth(db["id"], "app", {})["id"] == "not_found"
+    assert [u["name"] for u in do.databases.list_users(db["id"])["users"]] == ["default"]
 
 
 def test_database_lifecycle_takes_time_when_delayed(sandbox, do):

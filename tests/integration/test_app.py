@@ -63,7 +63,11 @@ def test_app_bad_input_fails_before_writes(run_module, do):
     inline = {"envs": [{"key": "TOKEN", "value": "plain", "type": "SECRET"}]}
     failed = run_module("app", name="allo-app", region="nyc", spec=inline, expect_fail=True)
     assert "secret_envs" in failed["msg"] and failed.writes == []
-    in_other_region = run_module("app", name="allo-app", region="nyc", vpc="default-ams3", expect_fail=True)
+    in_other_region = run_module("app", name="allo-app", region="nyc", vpc="default-ams3", spec=SPEC, expect_fail=True)
     assert "cannot join" in in_other_region["msg"] and in_other_region.writes == []
-    bad_key = run_module("app", name="allo-app", region="nyc", secret_envs={"1X": "s3cr3t-value"}, expect_fail=True)
+    bad_key = run_module(
+        "app", name="allo-app", region="nyc", spec=SPEC, secret_envs={"1X": "s3cr3t-value"}, expect_fail=True
+    )
     assert "secret_envs" in bad_key["msg"] and bad_key.writes == []
+    no_spec = run_module("app", name="allo-app", region="nyc", expect_fail=True)
+    assert "creating it needs its spec" in no_spec["msg"] and no_spec.writes == []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.credentials import assert_apps_have_their_credentials
 from tests.fixtures.playbooks import Run, ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +90,15 @@ def test_site_plans_converges_and_then_changes_nothing(sandbox, do):
 
     rc, out, stats = run_site(sandbox)
     assert rc == 0, out
-    # vpc, SSH key, droplet, registry, clusters, apps, databases, users, valkey settings, cloud firewall,
+    # vpc, SSH key, droplet, registry, clusters, valkey settings, databases, users, apps, cloud firewall,
     # trusted sources, DNS zone, DNS records, project
     assert stats["changed"] == 14, out
     assert_seed_environment(do)
+    assert_apps_have_their_credentials(do)
+    deployments = {
+        a["spec"]["name"]: len(do.apps.list_deployments(a["id"])["deployments"]) for a in do.apps.list()["apps"]
+    }
+    assert set(deployments.values()) == {1}, f"each app deploys once, with its credentials: {deployments}"
     secrets = sandbox.control("GET", "secrets")["secrets"]
     assert len(secrets) == 7  # two admin passwords, five app users
     assert not [s for s in secrets if s in out], "a password reached the playbook's output"
@@ -110,3 +116,14 @@ def test_site_refuses_ssh_open_to_the_world(sandbox):
     assert rc != 0
     assert "oxy_ssh_allowed_cidrs[0]: 0.0.0.0/0 covers all of the IPv4 address space" in out
     assert sandbox.summary()["writes"] == 0
+
+
+def test_a_task_that_hides_secrets_still_shows_its_error(sandbox):
+    """The connection strings are read in hidden tasks; a token that may not see passwords gets told why."""
+    resources = "droplet vpc firewall database app project domain ssh_key account tag registry regions sizes actions"
+    scopes = [f"{resource}:{verb}" for resource in resources.split() for verb in ("read", "create", "update", "delete")]
+    token = sandbox.mint(*scopes)  # everything but database:view_credentials
+    run = ansible_playbook(sandbox, "site.yml", "--skip-tags", "stack,verify", env={"DIGITALOCEAN_TOKEN": token})
+    assert run.rc != 0
+    assert "Stop when a connection setting could not be read" in run.out
+    assert "the token lacks the database:view_credentials scope" in run.out, run.out[-3000:]

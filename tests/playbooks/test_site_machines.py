@@ -1,6 +1,8 @@
 """site.yml whole, against a sandbox whose droplets are machines: an empty account to a droplet that
-answers HTTPS for api.oxy.so and mail on 25/587, verified from outside; a second run changes nothing;
-a new API tag redeploys blue/green with no failed request.
+answers HTTPS for api.oxy.so and mail on 25/587, verified from outside; every app and the droplet's
+API hold their own database credentials, Valkey's checked from the droplet; a second run changes
+nothing; rotating one app's password redeploys that app only; a new API tag with a new Valkey
+password redeploys the API blue/green with no failed request, and the old password stops working.
 
 Needs a Docker engine, the droplet image and the stack's images (scripts/test builds them and exports
 OXY_SANDBOX_DROPLET_IMAGE and OXY_IMAGE_*); skipped with that reason otherwise.
@@ -23,6 +25,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.credentials import (
+    APPS,
+    DROPLET,
+    MONGODB,
+    VALKEY,
+    app_secrets,
+    assert_apps_have_their_credentials,
+    assert_settings,
+    clusters,
+    env_file,
+)
 from tests.fixtures.playbooks import ROOT, ansible_playbook
 
 IMAGES = {
@@ -66,12 +79,50 @@ def droplet_address(do) -> str:
 
 
 CADDY_ROOT = "/var/lib/docker/volumes/oxy-caddy-data/_data/caddy/pki/authorities/local/root.crt"
+API_ENV_FILE = "/opt/oxy/api/api.env"
+
+
+def on_droplet(key: Path, address: str, command: str) -> str:
+    options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    ssh = ["ssh", "-i", str(key), *options, f"root@{address}", command]
+    return subprocess.run(ssh, capture_output=True, text=True, check=True, timeout=60).stdout
 
 
 def caddy_ca(key: Path, address: str) -> str:
-    options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-    command = ["ssh", "-i", str(key), *options, f"root@{address}", f"cat {CADDY_ROOT}"]
-    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+    return on_droplet(key, address, f"cat {CADDY_ROOT}")
+
+
+def droplet_settings(key: Path, address: str) -> dict[str, str]:
+    """The droplet API's env file, checked to be root's alone."""
+    assert on_droplet(key, address, f"stat -c '%a %U' {API_ENV_FILE}").split() == ["600", "root"]
+    return env_file(on_droplet(key, address, f"cat {API_ENV_FILE}"))
+
+
+def deployments(do) -> dict[str, int]:
+    return {a["spec"]["name"]: len(do.apps.list_deployments(a["id"])["deployments"]) for a in do.apps.list()["apps"]}
+
+
+def valkey_answers(sandbox, do, password: str) -> bool:
+    """Whether the sandbox's live Valkey server takes ``password`` (from this machine, at its public address)."""
+    import redis
+
+    cluster = clusters(do)[VALKEY]
+    server = sandbox.control("GET", "machines")["databases"][cluster["id"]]
+    client = redis.Redis(
+        host=server["public_ip"],
+        port=server["port"],
+        password=password,
+        ssl=True,
+        ssl_ca_certs=sandbox.ca,
+        ssl_check_hostname=False,
+        socket_timeout=10,
+    )
+    try:
+        return client.ping()
+    except redis.AuthenticationError:
+        return False
+    finally:
+        client.close()
 
 
 def secrets_of(sandbox, do) -> dict[str, str]:
@@ -81,6 +132,8 @@ def secrets_of(sandbox, do) -> dict[str, str]:
     found["registry auth"] = auth
     found["registry password"] = base64.b64decode(auth).decode().partition(":")[2]
     found["API token"] = sandbox.running.env()["DIGITALOCEAN_TOKEN"]
+    for app, settings in app_secrets(do).items():
+        found.update({f"{app} {key}": value for key, value in settings.items()})
     return found
 
 
@@ -101,7 +154,7 @@ def written_since(started: float) -> list[Path]:
 
 
 def assert_no_secret_in(output: str, secrets: dict[str, str], since: float) -> None:
-    assert len(secrets) >= 9  # two admin passwords, five app users, the registry's credentials, the token
+    assert len(secrets) >= 19  # two admin passwords, five users, the registry's credentials, the token, ten URIs
     leaks = [f"{what} in the output" for what, value in secrets.items() if value in output]
     for path in written_since(since):
         with contextlib.suppress(OSError):
@@ -172,6 +225,15 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     apps = {a["spec"]["name"]: a["spec"] for a in do.apps.list()["apps"]}
     assert apps["oxy-api"]["domains"] == [{"domain": "auth.oxy.so", "type": "PRIMARY", "zone": "oxy.so"}]
     assert apps["mention-production"]["domains"] == [{"domain": "mention.earth", "type": "PRIMARY"}]
+    # Credentials: every app's own, each deployed once with them; the droplet's API the oxy app's, private.
+    assert_apps_have_their_credentials(do)
+    assert set(deployments(do).values()) == {1}
+    name, user, database = DROPLET
+    assert_settings(do, name, droplet_settings(key, address), user, database, private=True)
+    assert "Every consumer's Valkey URL works, and a wrong password is refused" in out
+    assert "MongoDB access is not verified" in out  # and says why: no MongoDB server here
+    valkey_password = clusters(do)[VALKEY]["connection"]["password"]
+    assert valkey_answers(sandbox, do, valkey_password) and not valkey_answers(sandbox, do, valkey_password + "x")
 
     mark = sandbox.log()[-1]["seq"]
     rc, out, stats = run_site(sandbox, key)
@@ -183,18 +245,41 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
     assert sandbox.summary(since=mark)["writes"] == 0
 
-    # A new API tag, applied through site.yml: blue/green under load, not one failed request.
+    # Rotating one app's password: it changes, that app alone redeploys, the droplet is untouched.
+    mongo = clusters(do)[MONGODB]
+    old = do.databases.get_user(mongo["id"], "mention")["user"]["password"]
+    before = deployments(do)
+    rc, out, stats = run_site(sandbox, key, "-e", '{"oxy_rotate_credentials": ["mention"]}')
+    assert rc == 0, out
+    assert stats["oxy-api-backend"]["changed"] == 0, out
+    assert do.databases.get_user(mongo["id"], "mention")["user"]["password"] != old
+    assert_apps_have_their_credentials(do)
+    assert deployments(do) == {**before, "mention-production": before["mention-production"] + 1}
+
+    # A new API tag and a new Valkey password, through site.yml: every app redeploys once, the API
+    # blue/green under load with not one failed request, and the old Valkey password stops working.
+    before = deployments(do)
+    started = time.time()
     with Load(address, caddy_ca(key, address)) as load:
         rc, out, stats = run_site(
             sandbox,
             key,
+            "-vvv",
             "-e",
             '{"oxy_stack_images": {"api": "2026.11.2", '
-            '"smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.8"}}',
+            '"smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.8"}, '
+            '"oxy_rotate_credentials": ["valkey"]}',
         )
         time.sleep(1)
     assert rc == 0, out
     assert stats["oxy-api-backend"]["changed"] > 0
+    assert deployments(do) == {app: count + 1 for app, count in before.items()}
+    assert_apps_have_their_credentials(do)
+    assert_settings(do, name, droplet_settings(key, address), user, database, private=True)
+    assert not valkey_answers(sandbox, do, valkey_password)
+    assert_no_secret_in(out, secrets_of(sandbox, do), since=started)  # the rotation's and redelivery's output too
+    assert valkey_answers(sandbox, do, clusters(do)[VALKEY]["connection"]["password"])
+    assert sorted(APPS) == sorted(before)
     failed = [r for r in load.results if not r[0]]
     versions = [r[1] for r in load.results if r[0]]
     assert len(load.results) > 50 and not failed, f"{len(failed)} of {len(load.results)} requests failed"

@@ -13,6 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from tests.fixtures.credentials import stale_credentials
 from tests.fixtures.playbooks import ROOT, ansible_env, ansible_playbook
 
 SKIP = ("--skip-tags", "stack,verify")
@@ -72,11 +73,14 @@ class Outcome:
     second_run_changed: int | None = None
     second_run_writes: int | None = None
     duplicates: dict = field(default_factory=dict)
+    # Apps whose delivered MONGODB_URI/VALKEY_URL is not their users' current password: a password lost.
+    stale_credentials: list = field(default_factory=list)
     output: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.converged and not self.duplicates and self.second_run_changed == 0 and self.second_run_writes == 0
+        settled = self.second_run_changed == 0 and self.second_run_writes == 0
+        return self.converged and not self.duplicates and not self.stale_credentials and settled
 
 
 def _settle(sandbox, do, outcome: Outcome) -> Outcome:
@@ -86,6 +90,7 @@ def _settle(sandbox, do, outcome: Outcome) -> Outcome:
     outcome.second_run_changed = changed_count(out) if rc == 0 else None
     outcome.second_run_writes = sandbox.summary(since=mark)["writes"]
     outcome.duplicates = duplicates(do)
+    outcome.stale_credentials = stale_credentials(do) if rc == 0 else []
     if rc != 0:
         outcome.output += "\n--- clean run after it ---\n" + out
     return outcome

@@ -24,6 +24,7 @@ def _sample(name: str, default: str) -> list[int]:
 def _explain(outcome) -> str:
     return (
         f"{outcome.label}: converged={outcome.converged} duplicates={outcome.duplicates} "
+        f"stale credentials={outcome.stale_credentials} "
         f"second run changed={outcome.second_run_changed} writes={outcome.second_run_writes}\n{outcome.output[-6000:]}"
     )
 

@@ -1,14 +1,28 @@
-"""Managed databases: clusters, trusted sources, users, logical databases, engine config."""
+"""Managed databases: clusters, trusted sources, users, logical databases, engine config.
+
+A Valkey (or Redis) cluster has one user, ``default``, whose password is the cluster's; a password reset
+of ``default`` rotates it, as DigitalOcean's control panel does. When droplets are machines and the
+valkey image is here, such a cluster is backed by a real server (``caching.py``): the cluster carries
+``_addresses`` (public and private IPv4, fixed at creation) and ``_server: true``, becomes ``online``
+only once its server answers (never before the configured delay), and its password and eviction policy
+are the live server's.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 import secrets
+import time
 
 from .. import catalog
 from ..core import VIEW_CREDENTIALS, APIError, new_uuid, now_iso, unprocessable
 from ..store import Frozen, public
 from .base import Backend
+from .caching import server_answers
+
+log = logging.getLogger("oxy_sandbox.databases")
 
 CONFIG_DEFAULTS = {
     "valkey": {
@@ -34,8 +48,39 @@ CONFIG_DEFAULTS = {
         "verbosity": 0,
     },
     "pg": {"autovacuum_naptime": 60, "max_connections": 100, "timezone": "UTC"},
-    "mysql": {"sql_mode": "ANSI,STRICT_ALL_TABLES", "connect_timeout": 10},
+    "mysql": {
+        "sql_mode": (
+            "ANSI,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE,STRICT_ALL_TABLES"
+        ),
+        "connect_timeout": 10,
+    },
 }
+# MySQL 8's SQL modes, and the combinations it takes as modes of their own.
+SQL_MODES = {
+    "ALLOW_INVALID_DATES",
+    "ANSI_QUOTES",
+    "ERROR_FOR_DIVISION_BY_ZERO",
+    "HIGH_NOT_PRECEDENCE",
+    "IGNORE_SPACE",
+    "NO_AUTO_VALUE_ON_ZERO",
+    "NO_BACKSLASH_ESCAPES",
+    "NO_DIR_IN_CREATE",
+    "NO_ENGINE_SUBSTITUTION",
+    "NO_UNSIGNED_SUBTRACTION",
+    "NO_ZERO_DATE",
+    "NO_ZERO_IN_DATE",
+    "ONLY_FULL_GROUP_BY",
+    "PAD_CHAR_TO_FULL_LENGTH",
+    "PIPES_AS_CONCAT",
+    "REAL_AS_FLOAT",
+    "STRICT_ALL_TABLES",
+    "STRICT_TRANS_TABLES",
+    "TIME_TRUNCATE_FRACTIONAL",
+    "ANSI",
+    "TRADITIONAL",
+}
+_BACKUP_INTERVAL = 24 * 3600
+_WITHOUT_BACKUPS = ("valkey", "redis", "kafka", "opensearch")
 _DEFAULT_DBS = {"mongodb": ["admin"], "pg": ["defaultdb"], "mysql": ["defaultdb"]}
 _ADMIN = {"mongodb": "doadmin", "pg": "doadmin", "mysql": "doadmin", "valkey": "default", "redis": "default"}
 
@@ -76,6 +121,18 @@ def _connection(db: dict, host: str, with_password: bool) -> dict:
     return out
 
 
+def _users_of(db: dict) -> dict[str, dict]:
+    """A cluster's users by name; a Valkey or Redis cluster has one, ``default``, whose password is the cluster's."""
+    if db["engine"] in catalog.ENGINES_WITHOUT_USERS:
+        return {"default": {"name": "default", "role": "primary", "password": db["_admin_password"]}}
+    return db["_users"]
+
+
+def server_settings(db: dict) -> dict[str, str]:
+    """What a cluster's server runs with (redis parameters): its password and its eviction policy."""
+    return {"requirepass": db["_admin_password"], "maxmemory-policy": db["_eviction_policy"].replace("_", "-")}
+
+
 def user_view(user: dict, with_password: bool) -> dict:
     """A user as the API shows it: its password only to a token with ``database:view_credentials``."""
     out = {k: v for k, v in user.items() if k != "password"}
@@ -109,9 +166,13 @@ def _caching(db: dict) -> None:
         raise unprocessable(f"eviction policies apply to valkey and redis clusters, not {db['engine']}")
 
 
+def _mysql(db: dict) -> None:
+    if db["engine"] != "mysql":
+        raise unprocessable(f"SQL modes apply to mysql clusters, not {db['engine']}")
+
+
 def _must_user(db: dict, username: str) -> dict:
-    _with_users(db)
-    user = db["_users"].get(username)
+    user = _users_of(db).get(username)
     if user is None:
         raise APIError(404, f"user {username!r} not found")
     return user
@@ -139,11 +200,14 @@ class DatabasesBackend(Backend):
         out["connection"] = _connection(db, host, credentials)
         out["private_connection"] = _connection(db, private, credentials)
         with_users = db["engine"] not in catalog.ENGINES_WITHOUT_USERS
-        out["users"] = [user_view(u, credentials) for u in db["_users"].values()] if with_users else None
+        out["users"] = [user_view(u, credentials) for u in _users_of(db).values()]
         out["db_names"] = list(db["_dbs"]) if with_users else None
         out["rules"] = list(db["_rules"])
         out["project_id"] = self.sb.projects.project_of(f"do:dbaas:{db['id']}")
         return out
+
+    def servers_on(self) -> bool:
+        return self.sb.caching is not None and self.settings.machines
 
     def _db(self, uuid: str) -> Frozen:
         return self.must("databases", uuid)
@@ -228,15 +292,25 @@ class DatabasesBackend(Backend):
         if body.engine not in catalog.ENGINES_WITHOUT_USERS:
             db["_users"]["doadmin"] = {"name": "doadmin", "role": "primary", "password": db["_admin_password"]}
         db["_rules"] = self._rule_rows(db, body.rules or [])
-        self.store.schedule(db, self.settings.database_delay, {"status": "online"})
+        server = body.engine in catalog.ENGINES_WITHOUT_USERS and self.servers_on()
+        if server:
+            public_ip, _, _ = self.sb.networking.public_ip(machine=True)
+            db["_addresses"] = {"public": public_ip, "private": self.sb.networking.allocate_private_ip(vpc["id"])}
+            db["_server"] = True
+        else:
+            self.store.schedule(db, self.settings.database_delay, {"status": "online"})
         stored = self.store.create("databases", dbid, db)
         self.sb.projects.assign(f"do:dbaas:{dbid}", body.project_id)
+        if server:
+            self._start_server(stored)
         return self.view(stored)
 
     def delete(self, uuid: str) -> None:
-        self._db(uuid)
+        db = self._db(uuid)
         self.store.delete("databases", uuid)
         self.sb.projects.forget(f"do:dbaas:{uuid}")
+        if db.get("_server") and self.sb.caching is not None:
+            self.sb.caching.submit(uuid, self.sb.caching.destroy, uuid)
 
     def resize(self, uuid: str, num_nodes: int, size: str, storage_size_mib: int | None) -> None:
         db = self._db(uuid)
@@ -254,6 +328,50 @@ class DatabasesBackend(Backend):
         hour = hour if hour.count(":") == 2 else hour + ":00"
         with self.store.editing("databases", uuid) as db:
             db["maintenance_window"].update(day=day, hour=hour)
+
+    def backups(self, uuid: str) -> dict:
+        """The daily backups a cluster has made since it was created, and when the next one is taken.
+
+        DigitalOcean backs clusters up once a day from their creation on and keeps them seven days.
+        """
+        db = self._db(uuid)
+        if db["engine"] in _WITHOUT_BACKUPS:
+            raise unprocessable(f"backups are not supported for {db['engine']} clusters")
+        created = dt.datetime.strptime(db["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        age = (time.time() - created.timestamp()) if db["status"] != "creating" else 0
+        made = int(age // _BACKUP_INTERVAL)
+        size = round(0.03 + len(db["_dbs"]) * 0.01, 2)
+        backups = [
+            {"created_at": (created + dt.timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%SZ"), "size_gigabytes": size}
+            for n in range(max(1, made - 6), made + 1)
+        ]
+        return {
+            "backups": backups,
+            "scheduled_backup_time": {
+                "backup_hour": created.hour,
+                "backup_minute": created.minute,
+                "backup_interval_hours": _BACKUP_INTERVAL // 3600,
+            },
+        }
+
+    def sql_mode(self, uuid: str) -> str:
+        db = self._db(uuid)
+        _mysql(db)
+        return db["_config"]["sql_mode"]
+
+    def set_sql_mode(self, uuid: str, sql_mode: str) -> None:
+        _mysql(self._db(uuid))
+        modes = [m.strip().upper() for m in sql_mode.split(",") if m.strip()]
+        unknown = [m for m in modes if m not in SQL_MODES]
+        if unknown:
+            raise unprocessable(f"sql_mode: {', '.join(unknown)} is not a MySQL SQL mode")
+        with self.store.editing("databases", uuid) as db:
+            db["_config"]["sql_mode"] = ",".join(dict.fromkeys(modes))
+
+    def online_migration(self, uuid: str) -> dict:
+        """The cluster's online migration: the sandbox never runs one, so there is none to show."""
+        self._db(uuid)
+        return {}
 
     def upgrade(self, uuid: str, version: str) -> None:
         db = self._db(uuid)
@@ -274,8 +392,7 @@ class DatabasesBackend(Backend):
     # -- users ----------------------------------------------------------------------------
     def users(self, uuid: str) -> list[dict]:
         db = self._db(uuid)
-        _with_users(db)
-        return [user_view(u, self.credentials_visible()) for u in db["_users"].values()]
+        return [user_view(u, self.credentials_visible()) for u in _users_of(db).values()]
 
     def user(self, uuid: str, username: str) -> dict:
         return user_view(_must_user(self._db(uuid), username), self.credentials_visible())
@@ -301,6 +418,7 @@ class DatabasesBackend(Backend):
 
     def change_user(self, uuid: str, username: str, settings) -> dict:
         db = self._db(uuid)
+        _with_users(db)
         user = _must_user(db, username)
         if user["role"] == "primary":
             raise unprocessable("the primary user's settings cannot be changed")
@@ -310,7 +428,9 @@ class DatabasesBackend(Backend):
             return user_view(changing["_users"][username], self.credentials_visible())
 
     def delete_user(self, uuid: str, username: str) -> None:
-        user = _must_user(self._db(uuid), username)
+        db = self._db(uuid)
+        _with_users(db)
+        user = _must_user(db, username)
         if user["role"] == "primary":
             raise unprocessable("the primary user cannot be deleted")
         with self.store.editing("databases", uuid) as db:
@@ -319,10 +439,14 @@ class DatabasesBackend(Backend):
     def reset_password(self, uuid: str, username: str) -> dict:
         _must_user(self._db(uuid), username)
         with self.store.editing("databases", uuid) as db:
-            user = db["_users"][username]
-            user["password"] = password()
-            if user["role"] == "primary":
-                db["_admin_password"] = user["password"]
+            if db["engine"] in catalog.ENGINES_WITHOUT_USERS:  # ``default``: the cluster's own password
+                db["_admin_password"] = password()
+            else:
+                db["_users"][username]["password"] = password()
+                if db["_users"][username]["role"] == "primary":
+                    db["_admin_password"] = db["_users"][username]["password"]
+            user = _users_of(db)[username]
+        self._sync_server(db)
         return user_view(user, self.credentials_visible())
 
     def secrets(self) -> list[str]:
@@ -374,6 +498,7 @@ class DatabasesBackend(Backend):
         with self.store.editing("databases", uuid) as db:
             db["_eviction_policy"] = policy
             db["_config"]["valkey_maxmemory_policy"] = policy
+        self._sync_server(db)
 
     def config(self, uuid: str) -> dict:
         return dict(self._db(uuid)["_config"])
@@ -393,3 +518,110 @@ class DatabasesBackend(Backend):
                 config["valkey_maxmemory_policy"] = policy
                 changing["_eviction_policy"] = policy
             changing["_config"].update(config)
+        self._sync_server(changing)
+
+    # -- servers (Valkey and Redis clusters, when droplets are machines) ------------------------
+    def _start_server(self, db: Frozen) -> None:
+        """Start ``db``'s server; the cluster comes online once it answers, never before the configured delay."""
+        caching, uuid = self.sb.caching, db["id"]
+        started = time.time()
+        delay = self.settings.database_delay
+
+        def job() -> None:
+            self._boot_server(uuid)
+            if self.store.get("databases", uuid) is None:  # deleted while it started
+                caching.destroy(uuid)
+                return
+            self._online(uuid, max(0.0, started + delay - time.time()))
+
+        caching.submit(uuid, job)
+
+    def _boot_server(self, uuid: str) -> None:
+        """Create the server with the cluster's settings as stored when it starts (later changes queue behind)."""
+        db = self.store.get("databases", uuid)
+        if db is None:
+            return
+        vpc = self.store.get("vpcs", db["private_network_uuid"])
+        port = catalog.DB_ENGINES.get(db["engine"], {}).get("port", 25061)
+        self.sb.caching.create(uuid, vpc, db["_addresses"], _hosts(db), port, server_settings(db))
+
+    def _online(self, uuid: str, delay: float) -> None:
+        with self.store.lock:
+            if self.store.get("databases", uuid) is not None:
+                with self.store.editing("databases", uuid) as db:
+                    self.store.schedule(db, delay, {"status": "online"})
+
+    def _sync_server(self, db: dict) -> None:
+        """The live server takes the cluster's password and eviction policy: at once when it runs (the request
+        waits, and fails when the server refuses), after its start when it is still starting."""
+        if not db.get("_server") or self.sb.caching is None:
+            return
+        uuid, caching = db["id"], self.sb.caching
+
+        def job() -> None:
+            current = self.store.get("databases", uuid)
+            if current is not None:
+                caching.apply(uuid, server_settings(current))
+
+        done = caching.submit(uuid, job)
+        if db["status"] == "creating":
+            return
+        try:
+            done.result(timeout=60)
+        except Exception as exc:
+            raise APIError(500, "the cluster's server did not take the change; try again") from exc
+
+    def servers(self) -> dict[str, dict]:
+        """Every cluster server by cluster id: its container, addresses, port and whether it answers."""
+        caching = self.sb.caching
+        if caching is None:
+            return {}
+        found = {}
+        for db in self.store.all("databases"):
+            if not db.get("_server"):
+                continue
+            port = catalog.DB_ENGINES.get(db["engine"], {}).get("port", 25061)
+            public_ip, private_ip = db["_addresses"]["public"], db["_addresses"]["private"]
+            found[db["id"]] = {
+                "container": caching.container_name(db["id"]),
+                "public_ip": public_ip,
+                "private_ip": private_ip,
+                "host": _hosts(db)[0],
+                "private_host": _hosts(db)[1],
+                "port": port,
+                "up": caching.state(db["id"]) == "running" and server_answers(public_ip, port, caching.ca_file),
+            }
+        return found
+
+    def reconcile(self) -> None:
+        """After a restart: servers follow the store; servers of clusters that are gone are removed."""
+        caching = self.sb.caching
+        if caching is None:
+            return
+        owned = caching.owned()
+        clusters = {d["id"]: d for d in self.store.all("databases") if d.get("_server")}
+        for uuid in set(owned) - set(clusters):
+            log.info("removing the server of deleted cluster %s", uuid)
+            caching.submit(uuid, caching.destroy, uuid)
+        for uuid in clusters:
+            caching.submit(uuid, self._recover, uuid, owned.get(uuid) is None)
+
+    def _recover(self, uuid: str, missing: bool) -> None:
+        db = self.store.get("databases", uuid)
+        if db is None:
+            return
+        port = catalog.DB_ENGINES.get(db["engine"], {}).get("port", 25061)
+        if missing:
+            log.warning("cluster %s lost its server; starting a new one", uuid)
+            self._boot_server(uuid)
+        else:
+            if self.sb.caching.state(uuid) != "running":
+                self.sb.caching.start(uuid, db["_addresses"]["public"], port)
+            self.sb.caching.apply(uuid, server_settings(db))
+        if db["status"] == "creating":  # its start was cut short: finish it
+            self._online(uuid, 0)
+
+    def reset(self) -> None:
+        """Every cluster server of this sandbox goes (``/_sandbox/reset``)."""
+        if self.sb.caching is not None:
+            self.sb.caching.remove_all()

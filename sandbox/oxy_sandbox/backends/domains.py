@@ -115,7 +115,7 @@ class DomainsBackend(Backend):
 
     def change_record(self, name: str, record_id: int, fields: dict) -> Frozen:
         record = self.record(name, record_id)
-        if fields["type"] != record["type"]:
+        if fields.get("type", record["type"]) != record["type"]:
             raise APIError(422, f"type: a {record['type']} record cannot become {fields['type']}")
         changes = {k: v for k, v in fields.items() if k != "type"}
         return self.store.patch("records", record["id"], **changes)

@@ -17,7 +17,6 @@ from .. import catalog
 from ..core import APIError, now_iso, unprocessable
 from ..store import Frozen
 from .base import Backend
-from .machines import PUBLIC_RANGE, PublicNetwork
 from .networking import check_region
 
 log = logging.getLogger("oxy_sandbox.droplets")
@@ -40,14 +39,13 @@ TAG_ACTIONS = {
     "disable_backups",
     "snapshot",
 }
-# Public addresses come from the sandbox's public network (PUBLIC_RANGE unless configured otherwise).
-# Machine-less droplets take them too, and may share one once the range is used up; a droplet with a
-# machine never does.
 
 
 def _ipv6_networks(droplet_id: int) -> list[dict]:
     """A droplet's public IPv6, from the documentation range (machines have IPv4 only)."""
-    return [{"ip_address": f"2001:db8::{droplet_id:x}", "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
+    # The id in the interface identifier's low 64 bits (one hex group holds at most four digits).
+    address = ipaddress.IPv6Address((0x20010DB8 << 96) | droplet_id)
+    return [{"ip_address": str(address), "netmask": 64, "gateway": "2001:db8::1", "type": "public"}]
 
 
 def _remaining(started: float, delay: float) -> float:
@@ -76,22 +74,26 @@ class DropletsBackend(Backend):
     def get(self, droplet_id: int) -> Frozen:
         return self.must("droplets", droplet_id)
 
-    # -- creating -----------------------------------------------------------------------
-    def _public_ip(self, machine: bool) -> tuple[str, str, str]:
-        """(address, netmask, gateway) on the public network; the lowest one no droplet holds."""
-        machines = self.sb.machines
-        public = machines.public if machines else PublicNetwork(ipaddress.ip_network(PUBLIC_RANGE))
-        net, pool = public.subnet, public.pool()
-        taken = {(d.get("_addresses") or {}).get("public") for d in self.store.all("droplets")}
-        if machine:
-            taken |= machines.used_public_addresses()
-        free = [a for a in pool if a not in taken]
-        if not free:
-            if machine:
-                raise unprocessable("the sandbox's public network has no address left for another droplet")
-            free = [pool[self.store.next_id("public_ip_wrap", 0) % len(pool)]]
-        return free[0], str(net.netmask), str(net.network_address + 1)
+    def snapshots(self, droplet_id: int) -> list[Frozen]:
+        """The snapshots the droplet's ``snapshot`` actions took (once each action completed)."""
+        return list(self.get(droplet_id).get("_snapshots", []))
 
+    def backups(self, droplet_id: int) -> list[Frozen]:
+        """The droplet's backups: the sandbox takes none, so none until a backup is made."""
+        droplet = self.get(droplet_id)
+        return [b for b in droplet.get("_backups", []) if b["id"] in droplet["backup_ids"]]
+
+    def kernels(self, droplet_id: int) -> list[dict]:
+        """Kernels the droplet could switch to: none, its kernel is managed inside it (``kernel`` is null)."""
+        self.get(droplet_id)
+        return []
+
+    def neighbors(self, droplet_id: int) -> list[Frozen]:
+        """The account's droplets on the same physical host: DigitalOcean spreads them, so none."""
+        self.get(droplet_id)
+        return []
+
+    # -- creating -----------------------------------------------------------------------
     def create(self, body) -> list[tuple[Frozen, Frozen]]:
         """Droplets for a ``DropletCreate`` (``name`` or ``names``), each with its create action."""
         region = check_region(body.region or "nyc3")
@@ -120,7 +122,7 @@ class DropletsBackend(Backend):
         v4 = [{"ip_address": private_ip, "netmask": str(vpc_net.netmask), "gateway": "nil", "type": "private"}]
         public_ip = None
         if body.public_networking:
-            public_ip, netmask, gateway = self._public_ip(machine)
+            public_ip, netmask, gateway = self.sb.networking.public_ip(machine)
             v4.append({"ip_address": public_ip, "netmask": netmask, "gateway": gateway, "type": "public"})
         v6 = _ipv6_networks(did) if body.ipv6 else []
         self.sb.account.ensure_tags(body.tags)
@@ -231,8 +233,25 @@ class DropletsBackend(Backend):
             if not body.name:
                 raise unprocessable("name: is required for rename")
             changes = {"name": body.name}
+        elif kind == "rebuild":
+            image = catalog.image(body.image if body.image is not None else droplet["image"]["id"])
+            if image is None:
+                raise unprocessable(f"image: {body.image!r} is not a valid image to rebuild from")
+            changes = {"image": image}
         elif kind == "snapshot":
-            changes = {"snapshot_ids": [*droplet["snapshot_ids"], self.store.next_id("image", 190000001)]}
+            snapshot = {
+                "id": self.store.next_id("image", 190000001),
+                "name": body.name or f"{droplet['name']}-{int(time.time())}",
+                "created_at": now_iso(),
+                "regions": [region],
+                "min_disk_size": droplet["disk"],
+                "size_gigabytes": round(1.5 + droplet["disk"] * 0.05, 2),
+                "type": "snapshot",
+            }
+            changes = {
+                "snapshot_ids": [*droplet["snapshot_ids"], snapshot["id"]],
+                "_snapshots": [*droplet.get("_snapshots", []), snapshot],
+            }
         elif kind == "enable_ipv6":
             changes = {
                 "networks": {**droplet["networks"], "v6": _ipv6_networks(droplet["id"])},

@@ -391,12 +391,12 @@ class Machines:
         return None if container is None else container.status
 
     def instances(self) -> set[str]:
-        """The sandboxes that have machines on this engine, running or not."""
+        """The sandboxes that have machines or cluster servers on this engine, running or not."""
         return {c.labels.get(LABEL) for c in self.docker.containers.list(all=True, filters={"label": LABEL})}
 
     def prune_networks(self, keep: set[str]) -> list[str]:
-        """VPC networks of sandboxes with no machine left (one that stopped without a reset): their
-        ranges would keep a new VPC of the same range from getting its network."""
+        """VPC networks of sandboxes with no machine or cluster server left (one that stopped without a
+        reset): their ranges would keep a new VPC of the same range from getting its network."""
         removed = []
         for network in self.docker.networks.list(filters={"label": LABEL}):
             owner = (network.attrs.get("Labels") or {}).get(LABEL)

@@ -8,6 +8,7 @@ from .. import catalog
 from ..core import APIError, new_uuid, now_iso, unprocessable
 from ..store import Frozen
 from .base import Backend
+from .machines import PUBLIC_RANGE, PublicNetwork
 
 _MEMBER_PREFIX = {"droplet": "do:droplet:", "database": "do:dbaas:", "app": "do:app:"}
 
@@ -85,6 +86,27 @@ class NetworkingBackend(Backend):
             vpc["_next_host"] = host + 1
         net = ipaddress.ip_network(vpc["ip_range"])
         return str(net.network_address + (host % (net.num_addresses - 2)) + 1)
+
+    def public_ip(self, machine: bool) -> tuple[str, str, str]:
+        """(address, netmask, gateway) on the public network: the lowest one no droplet or cluster server holds.
+
+        Public addresses come from the sandbox's public network (PUBLIC_RANGE unless configured otherwise).
+        Machine-less droplets take them too, and may share one once the range is used up; a droplet with a
+        machine, or a cluster's server, never does.
+        """
+        machines = self.sb.machines
+        public = machines.public if machines else PublicNetwork(ipaddress.ip_network(PUBLIC_RANGE))
+        net, pool = public.subnet, public.pool()
+        taken = {(d.get("_addresses") or {}).get("public") for d in self.store.all("droplets")}
+        taken |= {(d.get("_addresses") or {}).get("public") for d in self.store.all("databases")}
+        if machine:
+            taken |= machines.used_public_addresses()
+        free = [a for a in pool if a not in taken]
+        if not free:
+            if machine:
+                raise unprocessable("the sandbox's public network has no address left for another machine")
+            free = [pool[self.store.next_id("public_ip_wrap", 0) % len(pool)]]
+        return free[0], str(net.netmask), str(net.network_address + 1)
 
     def members(self, vpc_id: str, resource_type: str | None = None) -> list[dict]:
         self.vpc(vpc_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core import SCOPE_PATTERN, APIError, Faults, Sandbox, Settings
@@ -37,14 +37,21 @@ async def config_put(body: dict, sb: Sandbox = Depends(sandbox)) -> dict:
 
 
 @router.get("/machines")
-async def machines(sb: Sandbox = Depends(sandbox)) -> dict:
-    """Whether droplets are real machines here, and the public network they live on."""
+def machines(sb: Sandbox = Depends(sandbox)) -> dict:
+    """Whether droplets are real machines here, the public network they live on, and the servers of Valkey
+    clusters (by cluster id: container, public and private IPv4, host names, port, whether it answers).
+
+    It asks Docker and the servers: it runs off the event loop (a plain ``def``).
+    """
     if sb.machines is None:
         return {"enabled": False, "reason": sb.machines_note}
     info = sb.machines.describe()
     info["enabled"] = sb.settings.machines
     info["firewalls_enforced"] = sb.netfilter is not None
     info["registry"] = sb.registry.address if sb.registry else None
+    info["valkey_image"] = sb.caching.image if sb.caching else None
+    info["valkey_servers"] = sb.caching_note
+    info["databases"] = sb.databases.servers()
     return info
 
 
@@ -89,6 +96,13 @@ async def requests_list(since: int = 0, sb: Sandbox = Depends(sandbox)) -> dict:
 @router.get("/requests/summary")
 async def requests_summary(since: int = 0, sb: Sandbox = Depends(sandbox)) -> dict:
     return sb.log.summary(since)
+
+
+@router.get("/coverage")
+async def coverage(request: Request) -> dict:
+    """DigitalOcean's operations (from its OpenAPI spec) per resource family: which the sandbox implements,
+    which it answers with 501 ``not_implemented``, and the families it does not model at all."""
+    return request.app.state.coverage.describe()
 
 
 @router.get("/secrets")

@@ -16,6 +16,7 @@ from ..models import (
     DbCreate,
     EvictionPolicyBody,
     MaintenanceWindow,
+    SqlMode,
     UserCreate,
     UserUpdate,
     VersionUpgrade,
@@ -71,6 +72,16 @@ async def databases_upgrade(uuid: str, body: VersionUpgrade, sb: Sandbox = Depen
     return Response(status_code=204)
 
 
+@router.get("/v2/databases/{uuid}/backups")
+async def databases_backups(uuid: str, sb: Sandbox = Depends(sandbox)) -> dict:
+    return sb.databases.backups(uuid)
+
+
+@router.get("/v2/databases/{uuid}/online-migration")
+async def databases_online_migration(uuid: str, sb: Sandbox = Depends(sandbox)) -> dict:
+    return sb.databases.online_migration(uuid)
+
+
 @router.get("/v2/databases/{uuid}/ca")
 async def databases_ca(uuid: str, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
     sb.databases.get(uuid)
@@ -91,6 +102,8 @@ async def databases_firewall_put(uuid: str, body: DatabaseFirewall, sb: Sandbox 
 
 
 # -- Users ---------------------------------------------------------------------------------
+# A password reset and engine settings may wait for a cluster's live server: those routes are plain
+# ``def`` (run off the event loop).
 @router.get("/v2/databases/{uuid}/users")
 async def databases_users_list(uuid: str, sb: Sandbox = Depends(sandbox)) -> dict:
     return {"users": sb.databases.users(uuid)}
@@ -118,7 +131,7 @@ async def databases_users_delete(uuid: str, username: str, sb: Sandbox = Depends
 
 
 @router.post("/v2/databases/{uuid}/users/{username}/reset_auth")
-async def databases_users_reset(uuid: str, username: str, sb: Sandbox = Depends(sandbox)) -> dict:
+def databases_users_reset(uuid: str, username: str, sb: Sandbox = Depends(sandbox)) -> dict:
     return {"user": sb.databases.reset_password(uuid, username)}
 
 
@@ -151,8 +164,19 @@ async def databases_eviction_get(uuid: str, sb: Sandbox = Depends(sandbox)) -> d
 
 
 @router.put("/v2/databases/{uuid}/eviction_policy", status_code=204)
-async def databases_eviction_put(uuid: str, body: EvictionPolicyBody, sb: Sandbox = Depends(sandbox)) -> Response:
+def databases_eviction_put(uuid: str, body: EvictionPolicyBody, sb: Sandbox = Depends(sandbox)) -> Response:
     sb.databases.set_eviction_policy(uuid, body.eviction_policy)
+    return Response(status_code=204)
+
+
+@router.get("/v2/databases/{uuid}/sql_mode")
+async def databases_sql_mode_get(uuid: str, sb: Sandbox = Depends(sandbox)) -> dict:
+    return {"sql_mode": sb.databases.sql_mode(uuid)}
+
+
+@router.put("/v2/databases/{uuid}/sql_mode", status_code=204)
+async def databases_sql_mode_put(uuid: str, body: SqlMode, sb: Sandbox = Depends(sandbox)) -> Response:
+    sb.databases.set_sql_mode(uuid, body.sql_mode)
     return Response(status_code=204)
 
 
@@ -162,6 +186,6 @@ async def databases_config_get(uuid: str, sb: Sandbox = Depends(sandbox)) -> dic
 
 
 @router.patch("/v2/databases/{uuid}/config")
-async def databases_config_patch(uuid: str, body: ConfigPatch, sb: Sandbox = Depends(sandbox)) -> Response:
+def databases_config_patch(uuid: str, body: ConfigPatch, sb: Sandbox = Depends(sandbox)) -> Response:
     sb.databases.change_config(uuid, body.config)
     return Response(status_code=200)

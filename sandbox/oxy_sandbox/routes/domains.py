@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ..core import Sandbox, paginate
-from ..models import DomainCreate, RecordBody
+from ..models import DomainCreate, RecordBody, RecordUpdate
 from ._deps import sandbox, view
 
 router = APIRouter()
@@ -54,12 +54,12 @@ async def records_get(name: str, record_id: int, sb: Sandbox = Depends(sandbox))
 
 
 @router.patch("/v2/domains/{name}/records/{record_id}")
-async def records_patch(name: str, record_id: int, body: RecordBody, sb: Sandbox = Depends(sandbox)) -> dict:
+async def records_patch(name: str, record_id: int, body: RecordUpdate, sb: Sandbox = Depends(sandbox)) -> dict:
     return {"domain_record": view(sb.domains.change_record(name, record_id, body.model_dump(exclude_unset=True)))}
 
 
 @router.put("/v2/domains/{name}/records/{record_id}")
-async def records_update(name: str, record_id: int, body: RecordBody, sb: Sandbox = Depends(sandbox)) -> dict:
+async def records_update(name: str, record_id: int, body: RecordUpdate, sb: Sandbox = Depends(sandbox)) -> dict:
     return {"domain_record": view(sb.domains.change_record(name, record_id, body.model_dump(exclude_unset=True)))}
 
 

@@ -69,6 +69,26 @@ async def droplets_firewalls(droplet_id: int, request: Request, sb: Sandbox = De
     return paginate(request, "firewalls", [view(f) for f in sb.networking.firewalls(droplet_id=droplet_id)])
 
 
+@router.get("/v2/droplets/{droplet_id}/snapshots")
+async def droplets_snapshots(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
+    return paginate(request, "snapshots", sb.droplets.snapshots(droplet_id), view)
+
+
+@router.get("/v2/droplets/{droplet_id}/backups")
+async def droplets_backups(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
+    return paginate(request, "backups", sb.droplets.backups(droplet_id), view)
+
+
+@router.get("/v2/droplets/{droplet_id}/kernels")
+async def droplets_kernels(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
+    return paginate(request, "kernels", sb.droplets.kernels(droplet_id))
+
+
+@router.get("/v2/droplets/{droplet_id}/neighbors")
+async def droplets_neighbors(droplet_id: int, sb: Sandbox = Depends(sandbox)) -> dict:
+    return {"droplets": [view(d) for d in sb.droplets.neighbors(droplet_id)]}
+
+
 # -- Actions -----------------------------------------------------------------------------
 @router.get("/v2/droplets/{droplet_id}/actions")
 async def droplet_actions_list(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:

@@ -51,7 +51,10 @@ attributes:
     description: Can run in check mode and predict the change, reading the API but never writing to it.
     support: full
   diff_mode:
-    description: Returns C(diff) with the managed fields C(before) and C(after); secrets are masked.
+    description:
+      - Returns C(diff) with the managed fields C(before) and C(after); secrets are masked.
+      - The result also names the resource, C(resource) (C(kind) and C(name)), which the P(oxy.infra.plan#callback)
+        callback reads to print one plan of the whole run.
     support: full
   idempotent:
     description: A second run with the same options changes nothing and makes no write call.

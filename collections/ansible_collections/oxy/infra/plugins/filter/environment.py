@@ -355,6 +355,34 @@ def app_region_problems(definition):
     return problems
 
 
+def credential_problems(definition):
+    """The droplet's API uses the database of one of the apps; a rotation names apps, users, valkey or all."""
+    apps = [app for _index, app in _apps(definition)]
+    users = sorted(set(str(app.get("app")) for app in apps))
+    names = [str(app.get("name")) for app in apps]
+    problems = []
+    droplet = _dict(definition.get("oxy_droplet"))
+    if "app" in droplet and droplet.get("app") not in users:
+        problems.append(
+            "oxy_droplet.app: %r is not the app of any of oxy_apps; allowed: %s" % (droplet.get("app"), _quoted(users))
+        )
+    rotate = definition.get("oxy_rotate_credentials")
+    if rotate is None:
+        return problems
+    if isinstance(rotate, str):
+        rotate = [rotate]
+    if not isinstance(rotate, list):
+        return [*problems, "oxy_rotate_credentials: expected a list of names (or all), got %r" % (rotate,)]
+    allowed = users + names + ["valkey", "all"]
+    for index, name in enumerate(rotate):
+        if name not in allowed:
+            problems.append(
+                "oxy_rotate_credentials[%d]: %r is not an app, an app's user, valkey or all; allowed: %s"
+                % (index, name, _quoted(allowed))
+            )
+    return problems
+
+
 def account_problems(definition, account):
     """The region, the droplet size and the clusters' engine, version, region and layout, as the account offers."""
     regions = {r.get("slug"): r for r in _list(account.get("regions")) if isinstance(r, dict)}
@@ -429,6 +457,7 @@ def environment_problems(definition, account=None, max_source_share=None):
     problems += naming_problems(definition)
     problems += image_tag_problems(definition)
     problems += app_region_problems(definition)
+    problems += credential_problems(definition)
     if account:
         problems += account_problems(definition, account)
     return problems

@@ -387,6 +387,15 @@ class ResourceManager:
             )
         return found
 
+    def resource(self):
+        """The resource this run is about, as the oxy.infra.plan callback lists it: its kind and name.
+
+        None for managers that only read (their ``kind`` stays the default).
+        """
+        if self.kind == ResourceManager.kind or not self.params.get("name"):
+            return None
+        return dict(kind=self.kind, name=self.canonical_name(self.params["name"]))
+
     def resource_id(self, current):
         """What ``delete_operation`` takes to name ``current``."""
         return current["id"]
@@ -480,8 +489,9 @@ class DigitalOceanModule:
         API errors, refused deletes, wait timeouts and failed waits all end here, with the
         partial results the failure carries (what was created or started, the last state seen).
         """
+        manager = manager_class(self)
         try:
-            result = manager_class(self).run()
+            result = manager.run()
         except DeleteRefused as exc:
             self.module.fail_json(msg=exc.message, **dict(exc.results, **exc.details()))
         except DigitalOceanError as exc:
@@ -489,4 +499,7 @@ class DigitalOceanModule:
             self.module.fail_json(msg=exc.message, exception=traceback.format_exc(), **details)
         except WaitError as exc:
             self.module.fail_json(msg=exc.message, exception=traceback.format_exc(), **exc.results)
+        identity = manager.resource()
+        if identity:
+            result.setdefault("resource", identity)
         self.module.exit_json(**result)

@@ -30,8 +30,9 @@ options:
     description:
       - The app spec (services, static_sites, workers, jobs, domains, ingress, envs, ...), as DigitalOcean documents it.
       - C(name) is taken from O(name). Environment variables of type C(SECRET) with a value are refused here.
+      - Omitted, an existing app keeps its spec as it is and only O(secret_envs), O(region) and O(vpc) are applied
+        (for example to deliver new credentials to an app defined elsewhere). Creating an app needs it.
     type: dict
-    default: {}
   region:
     description: App Platform region (V(ams), V(nyc), ...); sets the spec's C(region). Fixed after creation.
     type: str
@@ -204,8 +205,10 @@ class AppManager(ResourceManager):
         name = self.params["name"]
         return self.named(self.api.list("apps.list", "apps"), name, "app name", lambda a: a["spec"]["name"])
 
-    def validate(self):
-        for envs in _env_lists(copy.deepcopy(self.params["spec"])):
+    def validate(self, current):
+        if self.params["spec"] is None and current is None:
+            self.do.fail("spec: app %r does not exist; creating it needs its spec" % self.params["name"])
+        for envs in _env_lists(copy.deepcopy(self.params["spec"] or {})):
             for env in envs:
                 if env.get("type") == "SECRET" and env.get("value") and not str(env["value"]).startswith("EV["):
                     self.do.fail(
@@ -218,7 +221,7 @@ class AppManager(ResourceManager):
 
     def desired_spec(self, current):
         p = self.params
-        spec = copy.deepcopy(p["spec"])
+        spec = copy.deepcopy(p["spec"] if p["spec"] is not None else current["spec"])
         spec["name"] = p["name"]
         if p["region"]:
             spec["region"] = p["region"]
@@ -251,7 +254,13 @@ class AppManager(ResourceManager):
         if current is None:
             return bool(p["secret_envs"])
         current_keys = set(e["key"] for e in current["spec"].get("envs") or [] if e.get("type") == "SECRET")
-        if current_keys != set(p["secret_envs"]):
+        if p["spec"] is None:
+            # The app keeps its spec: its other secrets stay as they are; only these are compared.
+            if not p["secret_envs"]:
+                return False
+            if not set(p["secret_envs"]) <= current_keys:
+                return True
+        elif current_keys != set(p["secret_envs"]):
             return True
         if p["update_secrets"] == "on_create":
             return False
@@ -289,7 +298,7 @@ class AppManager(ResourceManager):
         current = self.find()
         if self.params["state"] == "absent":
             return self.absent(current)
-        self.validate()
+        self.validate(current)
         spec = self.desired_spec(current)
         if current is None:
             return self.create(spec)
@@ -367,7 +376,7 @@ def main():
     do = DigitalOceanModule(
         dict(
             name=dict(type="str", required=True),
-            spec=dict(type="dict", default={}),
+            spec=dict(type="dict"),
             region=dict(type="str"),
             vpc=dict(type="str"),
             secret_envs=dict(type="dict", default={}, no_log=True),

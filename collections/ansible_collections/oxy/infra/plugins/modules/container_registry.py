@@ -93,6 +93,7 @@ def state_of(registry):
 
 class RegistryManager(ResourceManager):
     result_key = "registry"
+    kind = "container registry"
 
     def find(self):
         body = self.api.call("registry.get", missing_ok=True)

@@ -61,6 +61,10 @@ CACHING = ("valkey", "redis")
 
 class ConfigManager(ResourceManager):
     result_key = "config"
+    kind = "database settings"
+
+    def resource(self):
+        return dict(kind=self.kind, name=self.params["cluster"])
 
     def run(self):
         p = self.params

@@ -53,6 +53,10 @@ DB_ENGINES = ("mongodb", "pg", "mysql")
 
 class DbManager(ResourceManager):
     result_key = "db"
+    kind = "database"
+
+    def resource(self):
+        return dict(kind=self.kind, name="%s/%s" % (self.params["cluster"], self.params["name"]))
 
     def run(self):
         p = self.params

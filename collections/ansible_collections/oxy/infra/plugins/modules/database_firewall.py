@@ -92,6 +92,11 @@ def source_set(rules):
 
 
 class TrustedSourcesManager(ResourceManager):
+    kind = "trusted sources"
+
+    def resource(self):
+        return dict(kind=self.kind, name=self.params["cluster"])
+
     def by_name(self, names, operation, key, label, name_of):
         if not names:
             return []

@@ -18,7 +18,9 @@ description:
   - With a token that lacks C(database:view_credentials) the API shows no password; the module then returns
     none and warns, naming the missing scope.
   - The password never appears in the diff.
-  - Valkey and Redis clusters have no users; such a cluster is refused before any change.
+  - Valkey and Redis clusters have one user, C(default), the cluster's own; it can be read and have its
+    password reset (O(rotate_password)), nothing else. Any other user of such a cluster is refused before any
+    change.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
@@ -49,6 +51,12 @@ options:
     description: Reset the user's password on this run (the result then carries the new one).
     type: bool
     default: false
+  return_password:
+    description:
+      - Whether the result carries RV(password). V(false) keeps the password out of the result, so the task
+        needs no C(no_log); M(oxy.infra.database_connection) reads it again where it is delivered.
+    type: bool
+    default: true
   state:
     description: Whether the user should exist.
     type: str
@@ -88,6 +96,8 @@ from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, nor
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
 
 USER_ENGINES = ("mongodb", "pg", "mysql", "kafka", "opensearch")
+CACHING = ("valkey", "redis")
+CACHING_USER = "default"
 VIEW_CREDENTIALS = "database:view_credentials"
 
 
@@ -102,16 +112,24 @@ def state_of(user):
 
 class UserManager(ResourceManager):
     result_key = "user"
+    kind = "database user"
+
+    def resource(self):
+        return dict(kind=self.kind, name="%s/%s" % (self.params["cluster"], self.params["name"]))
 
     def run(self):
         p = self.params
-        cluster = self.cluster(p["cluster"], USER_ENGINES)
+        cluster = self.cluster(p["cluster"], USER_ENGINES + CACHING)
+        if cluster and cluster["engine"] in CACHING:
+            self.refuse_on_caching(cluster)
         if p["mongo_user_settings"] and cluster and cluster["engine"] != "mongodb":
             self.do.fail("mongo_user_settings: cluster %r runs %s, not mongodb" % (p["cluster"], cluster["engine"]))
         current = None
         if cluster:
             body = self.api.call("databases.get_user", cluster["id"], p["name"], missing_ok=True)
             current = body["user"] if body else None
+        if cluster and cluster["engine"] in CACHING and current is None:
+            self.do.fail("cluster %r shows no %r user" % (p["cluster"], CACHING_USER))
         if current and current.get("role") == "primary" and (p["state"] == "absent" or p["mongo_user_settings"]):
             self.do.fail("user %r is the cluster's primary user; it cannot be changed or removed" % p["name"])
         if p["state"] == "absent":
@@ -121,6 +139,15 @@ class UserManager(ResourceManager):
                 self.api.call("databases.delete_user", cluster["id"], p["name"], missing_ok=True)
             return dict(changed=True, user={}, diff=dict(before=state_of(current), after={}))
         return self.present(cluster, current)
+
+    def refuse_on_caching(self, cluster):
+        """A Valkey/Redis cluster's only user is ``default``: read it or reset its password, nothing more."""
+        p = self.params
+        if p["name"] != CACHING_USER or p["state"] == "absent":
+            self.do.fail(
+                "cluster %r runs %s: its only user is %r, which can be read or have its password rotated; "
+                "users cannot be added or removed" % (p["cluster"], cluster["engine"], CACHING_USER)
+            )
 
     def present(self, cluster, current):
         p = self.params
@@ -169,6 +196,8 @@ class UserManager(ResourceManager):
         """The user without its password in RV(user), the password in RV(password) when the API showed it."""
         result["user"] = dict((k, v) for k, v in user.items() if k != "password")
         result.pop("password", None)
+        if not self.params["return_password"]:
+            return
         if password:
             result["password"] = password
             return
@@ -191,6 +220,7 @@ def main():
                 ),
             ),
             rotate_password=dict(type="bool", default=False, no_log=False),
+            return_password=dict(type="bool", default=True, no_log=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,

@@ -101,6 +101,16 @@ REQUIRED = {"MX": ("priority",), "SRV": ("priority", "port", "weight"), "CAA": (
 
 class RecordManager(ResourceManager):
     result_key = "record"
+    kind = "DNS record"
+
+    def resource(self):
+        p = self.params
+        domain = p["domain"].rstrip(".").lower()
+        host = domain if p["name"] in ("@", "", None) else "%s.%s" % (p["name"], domain)
+        name = "%s %s" % (p["type"], host)
+        if p.get("match") == "data":  # several records of one type and name: the data tells them apart
+            name += " %s" % p["data"]
+        return dict(kind=self.kind, name=name)
 
     def relative(self, name, domain):
         name = name.rstrip(".").lower()

@@ -176,6 +176,7 @@ def validate_rule(rule, direction, index):
 
 class FirewallManager(ResourceManager):
     result_key = "firewall"
+    kind = "cloud firewall"
     delete_operation = "firewalls.delete"
     default_wait = DEFAULT_WAIT
     _droplets = None  # the account's Droplets, listed once when a name needs resolving

@@ -105,6 +105,7 @@ FIELDS = ("name", "purpose", "description", "environment", "is_default")
 
 class ProjectManager(ResourceManager):
     result_key = "project"
+    kind = "project"
     delete_operation = "projects.delete"
 
     def find(self):

@@ -74,6 +74,7 @@ def fingerprint_of(public_key):
 
 class SshKeyManager(ResourceManager):
     result_key = "ssh_key"
+    kind = "SSH key"
 
     def run(self):
         p = self.params

@@ -12,8 +12,13 @@ from pathlib import Path
 import yaml
 
 COLLECTION = Path(__file__).resolve().parents[2]
-# Modules that only connect and look (no DigitalOcean client): no diff, nothing to change.
-READ_ONLY_CHECKS = {"oxy.infra.endpoint_check", "oxy.infra.mongodb_access"}
+# Modules that only read, or connect and look (writing nothing but a probe they remove): no diff.
+READ_ONLY_CHECKS = {
+    "oxy.infra.database_connection",
+    "oxy.infra.endpoint_check",
+    "oxy.infra.mongodb_access",
+    "oxy.infra.valkey_access",
+}
 
 
 def modules_using(*client_bases):
