@@ -1,11 +1,22 @@
-"""API requests and wall time of a no-op site.yml run against the sandbox, DigitalOcean part.
+"""A no-op site.yml (DigitalOcean part) against the sandbox: this tree, its baseline and the ping floor, alternated.
 
-    .venv/bin/python bench/site_noop.py [--runs 3]
+    .venv/bin/python bench/site_noop.py [--runs 3] [--baseline 095f4bd]
 
-Starts its own sandbox (droplets without machines), converges site.yml's DigitalOcean side once
-(not measured; the droplet's stack and the verification are skipped: --skip-tags stack,verify),
-then times --runs no-op runs and prints, for each, the wall time, the API requests by method and
-the writes. bench/site_bringup.py measures the whole site.yml, machines included.
+Starts its own sandbox (droplets without machines), converges site.yml's DigitalOcean side once (not
+measured; the droplet's stack and the verification are skipped: --skip-tags stack,verify), then
+alternates no-op runs of three variants on the same converged account:
+
+- this tree;
+- the baseline: the same playbooks at --baseline (a git worktree; by default the commit before the
+  modules ran in the controller: a module process per task, no read cache);
+- the floor: this tree with ``ansible.builtin.ping`` run as a module process in place of each module
+  run, answering what the module answered (recorded in one extra run): the same task list, paying a
+  module process per task and nothing else (bench/floor_action.py).
+
+DigitalOcean's burst limit (250 requests a minute, which the sandbox enforces) is off while timing, so
+that no variant waits for another's requests; the request counts say what each would spend of it.
+Prints, per variant, the median wall time, the API requests (GETs, writes), the module runs and where
+they ran, then each target of issue 13 against its bound.
 """
 
 from __future__ import annotations
@@ -13,58 +24,156 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.fixtures.playbooks import ansible_playbook
+from tests.fixtures.playbooks import ansible_env
 
 ROOT = Path(__file__).resolve().parents[1]
+COLLECTION = Path("collections/ansible_collections/oxy/infra")
 SETTINGS = {"droplet_delay": 0, "action_delay": 0, "firewall_delay": 0, "database_delay": 0, "app_delay": 0}
+BASELINE = "095f4bd"  # the last commit with a module process per task and no read cache
+SKIP = ("--skip-tags", "stack,verify")
 
 
-def site(running: process.Running) -> float:
+def site(running, tree: Path, env: dict | None = None) -> tuple[float, dict]:
+    """One site.yml run in ``tree``: its wall time and the API requests it made, by method."""
+    mark = running.control("GET", "requests/summary")["last_seq"]
     started = time.monotonic()
-    run = ansible_playbook(running, "site.yml", "--skip-tags", "stack,verify")
-    if run.rc != 0:
-        sys.exit(f"site.yml failed:\n{run.out[-6000:]}")
-    return time.monotonic() - started
+    proc = subprocess.run(
+        [str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventory/sandbox", "site.yml", *SKIP],
+        cwd=tree,
+        env=ansible_env(running, ANSIBLE_CONFIG=str(tree / "ansible.cfg"), **(env or {})),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.exit(f"site.yml failed in {tree}:\n{(proc.stdout + proc.stderr)[-6000:]}")
+    log = running.control("GET", f"requests?since={mark}")["requests"]
+    return wall, collections.Counter(e["method"] for e in log)
+
+
+def floor_tree(tmp: Path) -> Path:
+    """A copy of this tree whose DigitalOcean action plugins are bench/floor_action.py's.
+
+    A copy of the whole tree, not only of the collection: Ansible looks for collections beside the
+    playbook first, so the collection the floor runs must be the one beside its site.yml.
+    """
+    target = tmp / "floor"
+    top = {".git", ".venv", ".sandbox", ".plan", ".pytest_cache", ".ruff_cache", "tests", "sandbox", "bench", "awx"}
+
+    def skip(directory: str, names: list[str]) -> list[str]:
+        return [n for n in names if n == "__pycache__" or (Path(directory) == ROOT and n in top)]
+
+    shutil.copytree(ROOT, target, ignore=skip)
+    collection = target / COLLECTION
+    shutil.copy(ROOT / "bench/floor_action.py", collection / "plugins/plugin_utils/_bench_floor.py")
+    for action in (collection / "plugins/action").glob("*.py"):
+        action.write_text(
+            "from ansible_collections.oxy.infra.plugins.plugin_utils._bench_floor import floor_for\n\n"
+            f'ActionModule = floor_for("{action.stem}")\n'
+        )
+    return target
+
+
+def import_cost() -> float:
+    """Seconds the controller spends once per run importing the modules, their client base and pydo."""
+    code = (
+        "import time; t = time.perf_counter()\n"
+        "import importlib, pathlib\n"
+        f"for p in sorted(pathlib.Path('{ROOT / COLLECTION}/plugins/action').glob('*.py')):\n"
+        "    importlib.import_module('ansible_collections.oxy.infra.plugins.action.' + p.stem)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "collections")),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", default=BASELINE)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        key = Path(tmp) / "id_ed25519"  # the operators' key pair the sandbox inventory reads
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        baseline = tmp / "baseline"
+        made = subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode != 0:
+            sys.exit(f"cannot check out the baseline {args.baseline} (needs a clone with history):\n{made.stderr}")
+        key = tmp / "id_ed25519"  # the operators' key pair the sandbox inventory reads
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         os.environ["OXY_SSH_KEY_FILE"] = str(key)
-        running = process.start(Path(tmp) / "state", reset=True, extra=["--machines", "off"])
-        control = f"{running.url}/_sandbox"
+        floor = floor_tree(tmp)
+        recorded = tmp / "recorded.jsonl"
+        running = process.start(tmp / "state", reset=True, extra=["--machines", "off"])
         try:
-            requests.put(f"{control}/config", json=SETTINGS, verify=running.ca, timeout=10).raise_for_status()
-            first = site(running)
-            print(f"site.yml no-op benchmark (first converge, not counted: {first:.1f}s)")
-            for run in range(1, args.runs + 1):
-                mark = requests.get(f"{control}/requests/summary", verify=running.ca, timeout=10).json()["last_seq"]
-                wall = site(running)
-                log = requests.get(f"{control}/requests?since={mark}", verify=running.ca, timeout=30).json()["requests"]
-                methods = collections.Counter(e["method"] for e in log)
-                writes = sum(n for m, n in methods.items() if m not in ("GET", "HEAD"))
-                api_ms = sum(e["ms"] for e in log)
-                print(
-                    f"run {run}: wall {wall:5.1f}s   API requests {len(log):4d} "
-                    f"({', '.join(f'{m} {n}' for m, n in sorted(methods.items()))})   writes {writes}   "
-                    f"server time {api_ms / 1000:.2f}s"
-                )
+            running.control("PUT", "config", SETTINGS)
+            first, _ = site(running, ROOT)
+            running.control("PUT", "config", {"burst_limit": 0})
+            site(running, floor, env={"OXY_BENCH_RECORD": str(recorded)})
+            module_runs = sum(1 for _ in recorded.open())
+            variants = {
+                f"baseline ({args.baseline})": (baseline, {}),
+                "floor (a ping per module run)": (floor, {"OXY_BENCH_REPLAY": str(recorded)}),
+                "this tree": (ROOT, {}),
+            }
+            walls: dict[str, list[float]] = {name: [] for name in variants}
+            requests: dict[str, collections.Counter] = {}
+            for _run in range(args.runs):
+                for name, (tree, env) in variants.items():
+                    wall, methods = site(running, tree, env)
+                    walls[name].append(wall)
+                    requests[name] = methods
         finally:
             process.stop(running)
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
+
+    median = {name: statistics.median(w) for name, w in walls.items()}
+    print(f"no-op site.yml, DigitalOcean part ({' '.join(SKIP)}); first converge {first:.1f}s, not counted")
+    print(f"{args.runs} runs of each variant, alternating; {module_runs} module runs per site.yml run")
+    print(f"  {'variant':34s} {'median':>7s} {'runs':>22s} {'GETs':>5s} {'writes':>6s}")
+    for name in variants:
+        gets = requests[name].get("GET", 0)
+        writes = sum(n for m, n in requests[name].items() if m not in ("GET", "HEAD"))
+        runs = " ".join(f"{w:.1f}" for w in walls[name])
+        print(f"  {name:34s} {median[name]:6.1f}s {runs:>22s} {gets:5d} {writes:6d}")
+    base, flo, this = (median[name] for name in variants)
+    gets = requests["this tree"].get("GET", 0)
+    writes = sum(n for m, n in requests["this tree"].items() if m not in ("GET", "HEAD"))
+    print("breakdown of this tree:")
+    print(f"  module processes: 0 of {module_runs} module runs (all in the controller)")
+    print(f"  imports, once per run in the strategy's process: {import_cost():.2f}s")
+    print(f"  API requests: {gets} GETs, {writes} writes; the baseline's: {requests[next(iter(variants))]['GET']} GETs")
+    print("targets (issue 13):")
+    for label, value, bound in (
+        ("wall / baseline", this / base, 0.35),
+        ("wall / ping floor", this / flo, 0.75),
+        ("GETs", gets, 40),
+        ("writes", writes, 0),
+    ):
+        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        print(f"  {label:18s} {shown:>6s}  (bound {bound})  {'met' if value <= bound else 'NOT MET'}")
 
 
 if __name__ == "__main__":

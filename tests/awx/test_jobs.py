@@ -128,6 +128,12 @@ def test_the_job_templates_plan_apply_drift_rotate_and_tear_down(awx, sandbox, d
     assert drift.status == "failed" and "The environment drifted from its definition" in drift.stdout
     assert set(changed(drift.plan)) == {"cloud firewall oxy-api-backend"}, changed(drift.plan)
     assert sandbox.summary(since=mark)["writes"] == 0
+    # Oxy apply puts the firewall back as defined; the next drift report is clean.
+    apply = launch("Oxy apply")
+    assert apply.status == "successful", apply.stdout[-6000:]
+    assert [r["ports"] for r in do.firewalls.get(firewall["id"])["firewall"]["inbound_rules"]].count("8080") == 0
+    drift = launch("Oxy drift report")
+    assert drift.status == "successful" and "No drift" in drift.stdout, drift.stdout[-4000:]
 
     # Oxy rotate credentials, survey ["mention"]: mention's MongoDB user gets a new password.
     mongo = next(c for c in do.databases.list_clusters()["databases"] if c["name"] == "db-oxy")

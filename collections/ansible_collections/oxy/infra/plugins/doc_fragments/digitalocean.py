@@ -43,6 +43,14 @@ options:
     default: 5
 requirements:
   - pydo >= 0.44
+notes:
+  - The module runs inside the controller, through the collection's action plugin of the same name, when the task
+    runs on the controller's own host (a local connection, no C(become), no C(async)) and the controller's Python
+    has pydo; otherwise, or with the variable C(oxy_infra_in_controller=false), it runs as a module process on the
+    target as any module does. Validation, C(no_log) masking, check mode and diff are the same either way.
+  - In the controller, the modules of one run share a read cache (per API URL and token); a read already made by an
+    earlier task is not sent again until a write, a wait that had to poll, or the end of the run empties it. It is
+    kept encrypted in the run's local temporary directory. Turn it off for a task with C(oxy_infra_read_cache=false).
 """
 
     ATTRIBUTES = r"""

@@ -11,6 +11,7 @@ replayed and deletes that are never made without an explicit confirmation.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import traceback
@@ -207,16 +208,41 @@ def _is_error_body(body):
 IDEMPOTENT_METHODS = frozenset(["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "POST"])
 
 
-class DigitalOceanAPI:
-    """pydo behind one error path: every call goes through ``call`` or ``list``."""
+def is_read(operation):
+    """Whether a pydo operation ("droplets.get", "apps.list_deployments") only reads."""
+    method = operation.partition(".")[2]
+    return method in ("get", "list") or method.startswith(("get_", "list_"))
 
-    def __init__(self, client, retries=5, sleep=None):
+
+class DigitalOceanAPI:
+    """pydo behind one error path: every call goes through ``call`` or ``list``.
+
+    ``reads`` is the run's read cache when the module runs in the controller
+    (``plugins/plugin_utils/_controller.py``): a read another task of the same run already made
+    is answered from it, any write (or a call that failed and may have written) empties it, and
+    waits poll past it (``fresh``). A module process has none and reads every time.
+    """
+
+    def __init__(self, client, retries=5, sleep=None, reads=None):
         self.client = client
         self.retries = retries
         self._sleep = sleep
+        self.reads = reads
+        self._fresh = False
 
     def sleep(self, seconds):
         (self._sleep or time.sleep)(seconds)
+
+    @contextlib.contextmanager
+    def fresh(self):
+        """Reads that go to the API (polls); what they saw changed the world, so the cache is emptied after."""
+        saved, self._fresh = self._fresh, True
+        try:
+            yield
+        finally:
+            self._fresh = saved
+            if self.reads is not None:
+                self.reads.invalidate()
 
     def call(self, operation, *args, **kwargs):
         """Call ``operation`` ("droplets.get") and return its answer; errors raise DigitalOceanError.
@@ -224,6 +250,26 @@ class DigitalOceanAPI:
         With ``missing_ok=True`` a 404 answers None instead. ``idempotent=True`` marks a POST
         that may safely be repeated (assignments), so it is retried like a PUT.
         """
+        if self.reads is None:
+            return self._call(operation, args, kwargs)
+        if not is_read(operation):
+            try:
+                return self._call(operation, args, kwargs)
+            finally:
+                self.reads.invalidate()
+        key = self.reads.key(operation, args, kwargs)
+        if not self._fresh:
+            hit = self.reads.get(key)
+            if hit is not None:
+                return hit
+        generation = self.reads.generation()
+        body = self._call(operation, args, kwargs)
+        if body is not None:
+            self.reads.put(key, body, generation)
+        return body
+
+    def _call(self, operation, args, kwargs):
+        kwargs = dict(kwargs)
         missing_ok = kwargs.pop("missing_ok", False)
         if kwargs.pop("idempotent", False):
             kwargs["retry_on_methods"] = IDEMPOTENT_METHODS
@@ -355,7 +401,7 @@ class ResourceManager:
         self.api = do.api
         self.params = do.params
         if self.default_wait:
-            self.waiter = waiter_for(self.params, do.check_mode, self.default_wait)
+            self.waiter = waiter_for(self.params, do.check_mode, self.default_wait, fresh=self.api.fresh)
 
     def named(self, items, name, describe, name_of=None):
         """The one item called ``name``; None when there is none, an error when there are several."""
@@ -460,7 +506,14 @@ class ResourceManager:
 
 
 class DigitalOceanModule:
-    """An AnsibleModule with the shared DigitalOcean options and the pydo client."""
+    """An AnsibleModule with the shared DigitalOcean options and the pydo client.
+
+    ``ansible_module`` is the class that parses the arguments and returns the result. A module
+    process uses ``AnsibleModule``; the collection's action plugins run the same ``main()`` in the
+    controller with their stand-in (``plugins/plugin_utils/_controller.py``) for that one run.
+    """
+
+    ansible_module = AnsibleModule
 
     def __init__(self, argument_spec, wait=False, guard_delete=False, protected_tag=False, **kwargs):
         spec = dict(DIGITALOCEAN_ARGUMENT_SPEC)
@@ -471,14 +524,18 @@ class DigitalOceanModule:
         if protected_tag:
             spec.update(PROTECTED_TAG_ARGUMENT_SPEC)
         spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.module = self.ansible_module(argument_spec=spec, **kwargs)
         if not HAS_PYDO:
             self.module.fail_json(msg=missing_required_lib("pydo"), exception=PYDO_IMPORT_ERROR)
         self.params = self.module.params
         if not (self.params["token"] or "").strip():
             self.module.fail_json(msg="token is empty: set the token option or DIGITALOCEAN_TOKEN")
         self.check_mode = self.module.check_mode
-        self.api = DigitalOceanAPI(build_client(self.params), retries=self.params["retries"])
+        self.api = DigitalOceanAPI(
+            build_client(self.params),
+            retries=self.params["retries"],
+            reads=getattr(self.module, "read_cache", lambda params: None)(self.params),
+        )
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)

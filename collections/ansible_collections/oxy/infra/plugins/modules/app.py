@@ -93,8 +93,9 @@ app:
   returned: always
   type: dict
 deployment:
-  description: The deployment this run caused, once finished.
-  returned: when the app was created or updated; on a failed wait, its last state
+  description: The deployment this run caused, once finished; for an app left as it is, its newest deployment.
+  returned: when the app was created or updated, or left as it is outside check mode; on a failed wait, its last
+    state
   type: dict
 app_id:
   description: Id of the app whose deployment failed or timed out.
@@ -331,9 +332,10 @@ class AppManager(ResourceManager):
                 ]
             change.set("spec", after)
         if not changed:
+            result = dict(changed=False, app=current, diff=change.diff())
             if not self.do.check_mode:
-                self.wait(current)
-            return dict(changed=False, app=current, diff=change.diff())
+                result["deployment"] = self.wait(current)
+            return result
         if self.do.check_mode:
             return dict(changed=True, app=current, diff=change.diff())
         self.api.call("apps.update", current["id"], {"spec": self.full_spec(spec, current)})

@@ -139,7 +139,7 @@ class RecordManager(ResourceManager):
         fqdn = domain if name == "@" else "%s.%s" % (name, domain)
         records = []
         if zone is not None:
-            records = self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=p["type"])
+            records = self.records(domain, name, fqdn)
         if p["match"] == "data":
             records = [r for r in records if (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")]
         current = self.api.find_one(records, "%s record %s" % (p["type"], fqdn))
@@ -162,15 +162,28 @@ class RecordManager(ResourceManager):
                     lambda: self.api.find_one(
                         [
                             r
-                            for r in self.api.list(
-                                "domains.list_records", "domain_records", domain, name=fqdn, type=p["type"]
-                            )
+                            for r in self.records(domain, name, fqdn)
                             if p["match"] == "name" or (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")
                         ],
                         "%s record %s" % (p["type"], fqdn),
                     ),
                 )
         return dict(changed=change.changed, record=record, diff=change.diff())
+
+    def records(self, domain, name, fqdn):
+        """The zone's records of this name and type.
+
+        A module process asks the API to filter; in the controller, one read of the whole zone
+        (the run's read cache keeps it) serves every record task of the run.
+        """
+        kind = self.params["type"]
+        if self.api.reads is None:
+            return self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=kind)
+        return [
+            r
+            for r in self.api.list("domains.list_records", "domain_records", domain)
+            if r.get("type") == kind and (r.get("name") or "").lower() == name.lower()
+        ]
 
 
 def main():

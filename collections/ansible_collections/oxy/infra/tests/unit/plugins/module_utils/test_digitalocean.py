@@ -219,3 +219,46 @@ def test_declared_error_body_with_an_unknown_id_keeps_the_wire_status(api_server
     with pytest.raises(DigitalOceanError) as err:
         api_for(api_server).call("firewalls.create", {"name": "fw"})
     assert err.value.status == 400 and not err.value.ambiguous
+
+
+def test_the_run_read_cache_answers_reads_until_a_write(api_server, no_sleep, tmp_path):
+    """In the controller: a read seen earlier in the run is not sent again; a write, even a failed one, empties it."""
+    from ansible_collections.oxy.infra.plugins.plugin_utils._controller import read_cache_for
+
+    params = dict(api_url=api_server.url, token="dop_v1_test")
+    api = api_for(api_server)
+    api.reads = read_cache_for(params, directory=str(tmp_path))
+    later = api_for(api_server)  # another task of the same run
+    later.reads = read_cache_for(params, directory=str(tmp_path))
+    api_server.reply(200, {"vpcs": [{"id": "v1", "name": "a"}], "links": {}})
+    assert api.call("vpcs.list")["vpcs"][0]["id"] == "v1"
+    assert later.call("vpcs.list")["vpcs"][0]["id"] == "v1"
+    assert len(api_server.requests) == 1
+    api_server.reply(200, {"vpc": {"id": "v1", "name": "a"}})  # another query is another read
+    later.call("vpcs.get", "v1")
+    assert len(api_server.requests) == 2
+    api_server.reply(500, ERROR_500)  # a PATCH that failed may still have written
+    api_server.reply(500, ERROR_500)
+    api_server.reply(500, ERROR_500)
+    api_server.reply(500, ERROR_500)
+    with pytest.raises(DigitalOceanError):
+        later.call("vpcs.patch", "v1", {"description": "x"})
+    api_server.reply(200, {"vpcs": [], "links": {}})
+    assert api.call("vpcs.list")["vpcs"] == []
+    # A wait polls past the cache, and empties it when it ends (what it waited for changed the world).
+    api_server.reply(200, {"vpcs": [{"id": "v2", "name": "b"}], "links": {}})
+    with api.fresh():
+        assert api.call("vpcs.list")["vpcs"][0]["id"] == "v2"
+    api_server.reply(200, {"vpcs": [{"id": "v3", "name": "c"}], "links": {}})
+    assert later.call("vpcs.list")["vpcs"][0]["id"] == "v3"
+    assert [r[0] for r in api_server.requests].count("GET") == 5
+
+
+def test_a_module_process_has_no_read_cache(api_server, no_sleep):
+    api = api_for(api_server)
+    assert api.reads is None
+    api_server.reply(200, {"vpcs": [], "links": {}})
+    api_server.reply(200, {"vpcs": [], "links": {}})
+    api.call("vpcs.list")
+    api.call("vpcs.list")
+    assert len(api_server.requests) == 2

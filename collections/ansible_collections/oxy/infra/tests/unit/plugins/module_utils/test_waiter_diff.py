@@ -32,9 +32,61 @@ class Clock:
 def test_waiter_polls_until_ready_with_growing_intervals():
     clock = Clock()
     states = iter([None, {"status": "creating"}, {"status": "creating"}, {"status": "online"}])
-    waiter = Waiter(timeout=60, interval=1, max_interval=2, sleep=clock.sleep, clock=clock)
+    waiter = Waiter(timeout=60, interval=1, max_interval=2, ratio=0.5, sleep=clock.sleep, clock=clock)
     assert waiter.until(lambda: next(states), database_online, "db") == {"status": "online"}
-    assert clock.naps == [1, 1.5, 2]
+    assert clock.naps == [1, 1, 1.0]
+
+
+def test_only_polls_go_past_the_read_cache():
+    """The first look may come from the run's cache; once not ready, every poll is fresh, then the cache is emptied."""
+    import contextlib
+
+    clock = Clock()
+    log = []
+
+    @contextlib.contextmanager
+    def fresh():
+        log.append("fresh")
+        yield
+        log.append("emptied")
+
+    def fetch(states):
+        def look():
+            state = next(states)
+            log.append(state["status"])
+            return state
+
+        return look
+
+    waiter = Waiter(timeout=60, sleep=clock.sleep, clock=clock, fresh=fresh)
+    waiter.until(fetch(iter([{"status": "online"}])), database_online, "db")
+    assert log == ["online"] and clock.naps == []
+    log.clear()
+    waiter.until(
+        fetch(iter([{"status": "creating"}, {"status": "creating"}, {"status": "online"}])), database_online, "db"
+    )
+    assert log == ["creating", "fresh", "creating", "online", "emptied"]
+    assert clock.naps == [1.0, 1.0]
+
+
+def test_the_pause_is_a_tenth_of_the_time_waited_between_one_and_ten_seconds():
+    clock = Clock()
+    waiter = Waiter(timeout=300, sleep=clock.sleep, clock=clock)
+    with pytest.raises(WaitTimeout):
+        waiter.until(lambda: {"status": "creating"}, database_online, "db")
+    assert clock.naps[:10] == [1.0] * 10  # the first ten seconds: every second
+    paced = zip(clock.naps[:-1], _elapsed(clock.naps))  # the last pause ends at the timeout
+    assert all(abs(nap - max(1.0, min(10.0, t / 10))) < 1e-9 for nap, t in paced)
+    assert max(clock.naps) == 10.0
+    assert len(clock.naps) < 60  # five minutes of waiting, at most about six reads a minute once long
+
+
+def _elapsed(naps):
+    total, out = 0.0, []
+    for nap in naps:
+        out.append(total)
+        total += nap
+    return out
 
 
 def test_waiter_times_out_on_its_monotonic_clock():
