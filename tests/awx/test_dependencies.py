@@ -18,6 +18,7 @@ COLLECTION = ROOT / "collections/ansible_collections/oxy/infra"
 # (registry.digitalocean.com, item.domain.endswith): only a known collection's namespace.name counts.
 FQCN = re.compile(r"(?<![\w.$/-])([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\b")
 BUILT_IN = {"ansible.builtin", "oxy.infra"}
+CORE_IMPORT = re.compile(r"^\s*(from|import)\s+ansible\.[\w.]+.*$", re.M)
 
 
 def known_collections() -> dict[str, Path]:
@@ -33,7 +34,12 @@ def used_in(*files: Path) -> dict[str, set[str]]:
     known = known_collections()
     used: dict[str, set[str]] = {}
     for path in files:
-        for namespace, name in FQCN.findall(path.read_text()):
+        text = path.read_text()
+        if path.suffix == ".py":
+            # ansible-core's own packages (ansible.utils.display) share names with collections (ansible.utils);
+            # Python reaches a collection only as ansible_collections.<namespace>.<name>.
+            text = CORE_IMPORT.sub("", text)
+        for namespace, name in FQCN.findall(text):
             if f"{namespace}.{name}" in known:
                 used.setdefault(f"{namespace}.{name}", set()).add(str(path.relative_to(ROOT)))
     return used

@@ -224,6 +224,47 @@ def test_waits_poll_past_the_cache(sandbox, tmp_path):
     assert [c for c in calls[polls[-1] + 1 :] if c[0] == "GET"] == [("GET", ["v2", "apps"])], calls
 
 
+def test_retries_a_module_process_and_dates_go_past_the_cache(sandbox, tmp_path):
+    """until: reads afresh each attempt; a module process's write empties the cache; YAML dates reach the module
+    as a module process gets them (ISO strings), so a free-form spec holding one is idempotent."""
+    tasks = """
+    - oxy.infra.vpc_info: {}
+    - oxy.infra.vpc_info: {}
+      register: found
+      until: found.attempts | default(1) >= 2
+      retries: 2
+      delay: 0
+    - name: Created by a module process
+      oxy.infra.vpc: {name: cache-b, region: ams3}
+      vars: {oxy_infra_in_controller: false}
+    - oxy.infra.vpc_info: {name: cache-b}
+      register: seen
+    - ansible.builtin.assert:
+        that: seen.vpcs | length == 1
+    - &dated
+      oxy.infra.app:
+        name: dated-app
+        region: nyc
+        spec:
+          services: [{name: web, image: {registry_type: DOCR, repository: mention, tag: 1.0.0}}]
+          envs: [{key: RELEASED, value: 2024-01-01, scope: RUN_TIME}]
+      register: first
+    - <<: *dated
+      register: second
+    - ansible.builtin.assert:
+        that:
+          - first is changed and second is not changed
+          - second.app.spec.envs | selectattr('key', 'equalto', 'RELEASED') | map(attribute='value') | first
+            == '2024-01-01'
+    """
+    mark = sandbox.summary()["last_seq"]
+    run = ansible_playbook(sandbox, playbook(tmp_path, tasks))
+    assert run.rc == 0, run.out
+    vpc_reads = [e for e in sandbox.log(mark) if e["path"].split("?")[0] == "/v2/vpcs"]
+    # One read, two attempts that read afresh, the module process's lookup and create, the read after it.
+    assert [e["method"] for e in vpc_reads] == ["GET", "GET", "GET", "GET", "POST", "GET"], vpc_reads
+
+
 def test_the_cache_on_disk_holds_no_readable_secret(tmp_path):
     """Entries are sealed with the run's key: a password read from the API is not in any file."""
     from ansible_collections.oxy.infra.plugins.plugin_utils._controller import ReadCache, read_cache_for

@@ -333,8 +333,10 @@ def test_the_refused_definitions_only_read_the_account_once_per_run(batch):
     assert summary["writes"] == 0, summary
     routes = {(r["method"], r["route"]): r["count"] for r in summary["routes"]}
     assert set(routes) == {("GET", "/v2/regions"), ("GET", "/v2/sizes"), ("GET", "/v2/databases/options")}
-    spec_passed = 1 + sum(SPEC not in CASES[c][1] for c in CASES)  # the account is read once the spec passes
-    assert set(routes.values()) == {spec_passed}
+    # Every definition whose shape passes the spec reads the account; in one run the first read answers
+    # the others (the run's read cache of the modules that run in the controller).
+    spec_passed = 1 + sum(SPEC not in CASES[c][1] for c in CASES)
+    assert spec_passed > 1 and set(routes.values()) == {1}
 
 
 @pytest.mark.parametrize(("case_id", "extra"), THROUGH_SITE, ids=[c for c, _ in THROUGH_SITE])

@@ -49,8 +49,10 @@ notes:
     has pydo; otherwise, or with the variable C(oxy_infra_in_controller=false), it runs as a module process on the
     target as any module does. Validation, C(no_log) masking, check mode and diff are the same either way.
   - In the controller, the modules of one run share a read cache (per API URL and token); a read already made by an
-    earlier task is not sent again until a write, a wait that had to poll, or the end of the run empties it. It is
-    kept encrypted in the run's local temporary directory. Turn it off for a task with C(oxy_infra_read_cache=false).
+    earlier task is not sent again until a write, a wait that had to poll, or the end of the run empties it; a task
+    that retries (C(until)) reads afresh on every attempt. It is kept encrypted in the run's local temporary
+    directory. Turn it off for a task with C(oxy_infra_read_cache=false). Writes made by other means during the run
+    (M(ansible.builtin.uri), the console) are not seen by it; read with the cache off after them.
 """
 
     ATTRIBUTES = r"""

@@ -23,9 +23,12 @@ action plugin of the same name (``plugins/action/<module>.py``) built by :func:`
 Modules that run in the controller share one read cache per run (:class:`ReadCache`): a read
 (``get``/``list`` operation) that another task of the same run already made with the same token
 is answered from it; any write empties it, as does a wait that had to poll (the world changed);
-waits poll past it. It lives in the run's local temporary directory (removed when the run ends),
-encrypted with a key that only the run's processes hold, so a killed run leaves nothing readable
-behind. ``oxy_infra_read_cache: false`` turns it off for a task.
+waits poll past it; a task that retries (``until:``) reads afresh on every attempt. It lives in the
+run's local temporary directory (removed when the run ends), encrypted with a key that only the run's
+processes hold, so a killed run leaves nothing readable behind. ``oxy_infra_read_cache: false`` turns
+it off for a task (its writes still empty it), and a module that runs as a module process empties it
+after it ran. Writes by other means than these modules (``uri``, another collection, the console) are
+not seen by it: read with the cache off after them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import hashlib
 import importlib
 import json
 import os
+import shutil
 import uuid
 
 from ansible import constants as C
@@ -84,9 +88,10 @@ class ReadCache:
     a generation nobody reads any more.
     """
 
-    def __init__(self, directory, scope):
+    def __init__(self, directory, scope, reads=True):
         self.directory = directory
         self.scope = hashlib.sha256(scope.encode()).hexdigest()
+        self.reads = reads  # False: nothing is answered or kept, but writes still empty the cache
         self._aead = AESGCM(_RUN_KEY)
 
     def key(self, operation, args, kwargs):
@@ -101,6 +106,8 @@ class ReadCache:
             return "initial"
 
     def get(self, key):
+        if not self.reads:
+            return None
         try:
             with open(os.path.join(self.directory, self.generation(), key), "rb") as entry:
                 sealed = entry.read()
@@ -109,6 +116,8 @@ class ReadCache:
             return None
 
     def put(self, key, body, generation):
+        if not self.reads:
+            return
         folder = os.path.join(self.directory, generation)
         os.makedirs(folder, mode=0o700, exist_ok=True)
         nonce = os.urandom(12)
@@ -116,8 +125,11 @@ class ReadCache:
         _write_atomically(os.path.join(folder, key), sealed)
 
     def invalidate(self):
+        """Start a new generation, and drop the entries of the one it replaces."""
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        replaced = self.generation()
         _write_atomically(os.path.join(self.directory, "generation"), uuid.uuid4().hex.encode())
+        shutil.rmtree(os.path.join(self.directory, replaced), ignore_errors=True)
 
 
 def _write_atomically(path, data):
@@ -127,12 +139,38 @@ def _write_atomically(path, data):
     os.replace(temporary, path)
 
 
-def read_cache_for(params, directory=None):
+def _cache_directory():
+    return os.path.join(C.DEFAULT_LOCAL_TMP, "oxy-infra-reads")
+
+
+def read_cache_for(params, directory=None, reads=True):
     """The run's read cache for the endpoint and token of ``params``; None where there can be none."""
     if AESGCM is None:
         return None
-    directory = directory or os.path.join(C.DEFAULT_LOCAL_TMP, "oxy-infra-reads")
-    return ReadCache(directory, "%s\n%s" % (params["api_url"].rstrip("/"), params["token"]))
+    scope = "%s\n%s" % (params["api_url"].rstrip("/"), params["token"])
+    return ReadCache(directory or _cache_directory(), scope, reads=reads)
+
+
+def forget_reads(directory=None):
+    """Empty the run's read cache (for every endpoint and token): something wrote without it."""
+    if AESGCM is not None:
+        ReadCache(directory or _cache_directory(), "").invalidate()
+
+
+def as_a_module_receives(args):
+    """The task's arguments as a module process would get them: through the controller-to-module JSON profile.
+
+    YAML dates become ISO strings, tagged values plain ones, so a free-form option (an app spec) compares
+    with what the API answers exactly as in a module process.
+    """
+    try:
+        from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+    except ImportError:  # ansible-core before 2.19
+        from ansible.parsing.ajson import AnsibleJSONEncoder
+
+        return json.loads(json.dumps(args, cls=AnsibleJSONEncoder))
+    text = json.dumps(args, cls=get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE))
+    return json.loads(text, cls=get_module_decoder("legacy", Direction.CONTROLLER_TO_MODULE))
 
 
 class Invocation:
@@ -195,8 +233,11 @@ class ControllerModule:
             self.exit_json(skipped=True, msg="remote module (%s) does not support check mode" % self._name)
 
     def read_cache(self, params):
-        """The run's read cache (``DigitalOceanModule`` asks for it once it has the token)."""
-        return read_cache_for(params) if self._cache else None
+        """The run's read cache (``DigitalOceanModule`` asks for it once it has the token).
+
+        With the cache turned off for the task, reads go to the API but writes still empty it.
+        """
+        return read_cache_for(params, reads=self._cache)
 
     def warn(self, warning):
         self._warnings.append(warning)
@@ -295,7 +336,11 @@ class InControllerAction(ActionBase):
         if reason:
             display.vvv("%s: running a module process (%s)" % (name, reason), host=self._play_context.remote_addr)
             wrap_async = self._task.async_val and not self._connection.has_native_async
-            result.update(self._execute_module(module_name=name, task_vars=task_vars, wrap_async=wrap_async))
+            try:
+                result.update(self._execute_module(module_name=name, task_vars=task_vars, wrap_async=wrap_async))
+            finally:
+                if not name.endswith("_info"):
+                    forget_reads()  # it may have written, and the run's cache did not see it
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
@@ -304,11 +349,12 @@ class InControllerAction(ActionBase):
         self._compute_environment_string(environment)
         invocation = Invocation(
             name,
-            self._task.args,
+            as_a_module_receives(self._task.args),
             check_mode=bool(self._task.check_mode),
             diff=bool(self._task.diff),
             verbosity=display.verbosity,
-            cache=self._enabled(task_vars, CACHE_VARIABLE),
+            # A task that retries (until:) waits for something to change: each attempt reads afresh.
+            cache=self._enabled(task_vars, CACHE_VARIABLE) and not self._task.until,
         )
         result.update(run_module(self.module, invocation, environment))
         return result
