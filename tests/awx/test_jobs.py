@@ -3,10 +3,11 @@ directory (the project, the sandbox inventory as AWX imports it, the "DigitalOce
 injectors, extra vars and survey answers, the command line) handed to ansible-runner, which runs the
 job in the execution environment (OXY_IMAGE_EE) against the test sandbox.
 
-The sandbox's droplets have no machines here, so each job runs as a sandbox copy of its template with
-skip_tags "stack,verify" (AWX's skip_tags field, ``--skip-tags=stack,verify`` on the job's command
-line), as tests/playbooks/test_plan.py runs the DigitalOcean side; tests/playbooks/test_site_machines.py
-runs the whole of site.yml.
+The lifecycle test runs each job as a sandbox copy of its template with skip_tags "stack,verify" (AWX's
+skip_tags field, ``--skip-tags=stack,verify`` on the job's command line), as tests/playbooks/test_plan.py
+runs the DigitalOcean side, so that it needs no machines. test_apply_and_verify_with_the_droplets_stack
+runs Oxy apply whole (the droplet's Docker stack over SSH with the Machine credential's key) and then
+Oxy verify, on a sandbox whose droplets are machines.
 
 In AWX the sandbox inventory needs the operators' public key for oxy_ssh_public_key
 (inventory/sandbox reads ``OXY_SSH_KEY_FILE``'s ``.pub``): here the key's folder is exposed to the job
@@ -17,6 +18,7 @@ AWX_TASK_ENV ("Extra Environment Variables"), both AWX settings.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 from pathlib import Path
@@ -161,5 +163,37 @@ def test_the_job_templates_plan_apply_drift_rotate_and_tear_down(awx, sandbox, d
     held |= set(sandbox.control("GET", "secrets")["secrets"])
     assert len(held) == 9  # the token, two admin passwords, five app users and mention's old password
     for job in jobs:
+        events = job.raw_events()
+        assert events and not [s for s in held if s in events], f"a secret is in job {job.artifacts.name}'s events"
+
+
+def recap(job: awx_job.Job, host: str) -> dict[str, int]:
+    """``host``'s line of the job's play recap (AWX's stdout is colored)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", job.stdout).replace("\r", "")
+    pattern = rf"^{re.escape(host)}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
+    found = re.findall(pattern, text, re.M)
+    assert found, text[-4000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, found[-1]), strict=True))
+
+
+def test_apply_and_verify_with_the_droplets_stack(awx, sandbox, do):
+    """Oxy apply as AWX runs it, whole: every resource, then the droplet's stack over SSH (the Machine
+    credential's key, through the execution environment's ssh), then the verification; Oxy verify alone
+    passes after it; neither job's events hold a secret."""
+    sandbox.with_the_stack()
+    apply = awx.launch("Oxy apply")
+    assert apply.status == "successful", apply.stdout[-6000:]
+    droplet = recap(apply, "oxy-api-backend")
+    assert droplet["changed"] > 0 and droplet["failed"] == droplet["unreachable"] == 0, droplet
+    assert "Verify the environment from outside" in apply.stdout
+
+    verify = awx.launch("Oxy verify")
+    assert verify.status == "successful", verify.stdout[-6000:]
+    assert "Check the droplet's public services" in verify.stdout
+    assert "Every consumer's Valkey URL works" in verify.stdout
+    assert recap(verify, "oxy-api-backend")["changed"] == 0
+
+    held = {awx.do_inputs["token"], *sandbox.control("GET", "secrets")["secrets"]}
+    for job in (apply, verify):
         events = job.raw_events()
         assert events and not [s for s in held if s in events], f"a secret is in job {job.artifacts.name}'s events"

@@ -18,7 +18,6 @@ import os
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -38,13 +37,6 @@ from tests.fixtures.credentials import (
 )
 from tests.fixtures.playbooks import ROOT, ansible_playbook
 
-IMAGES = {
-    "OXY_IMAGE_CADDY": "caddy:2.8",
-    "OXY_IMAGE_API_RELEASE_1": "api:2026.11.1",
-    "OXY_IMAGE_API_RELEASE_2": "api:2026.11.2",
-    "OXY_IMAGE_SMTP": "smtp:2026.11.1",
-}
-
 
 def run_site(sandbox, key: Path, *extra: str) -> tuple[int, str, dict]:
     """site.yml, whole; the recap of every host."""
@@ -55,19 +47,7 @@ def run_site(sandbox, key: Path, *extra: str) -> tuple[int, str, dict]:
 @pytest.fixture
 def environment(sandbox, tmp_path):
     """The sandbox with machines, the stack's images in its registry, and the operators' key pair."""
-    info = sandbox.control("GET", "machines")
-    if not info.get("enabled") and info.get("reason"):
-        pytest.skip(f"this sandbox has no machines: {info['reason']}")
-    if not info.get("registry"):
-        pytest.skip("this sandbox runs no registry (Debian's docker-registry is not installed)")
-    missing = [name for name in IMAGES if not os.environ.get(name)]
-    if missing:
-        pytest.skip(f"the stack's images are not built ({', '.join(missing)}; scripts/test builds them)")
-    sandbox.configure(machines=True)
-    pushes = [f"{os.environ[name]}={repository}" for name, repository in IMAGES.items()]
-    cli = str(Path(sys.executable).parent / "oxy-sandbox")
-    state = str(sandbox.running.state_dir)
-    subprocess.run([cli, "push", "--state-dir", state, *pushes], check=True, capture_output=True, timeout=900)
+    sandbox.with_the_stack()
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     return key
