@@ -35,7 +35,7 @@ from pathlib import Path
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.fixtures.playbooks import ansible_env
+from tests.fixtures.playbooks import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTION = Path("collections/ansible_collections/oxy/infra")
@@ -48,17 +48,12 @@ def site(running, tree: Path, env: dict | None = None) -> tuple[float, dict]:
     """One site.yml run in ``tree``: its wall time and the API requests it made, by method."""
     mark = running.control("GET", "requests/summary")["last_seq"]
     started = time.monotonic()
-    proc = subprocess.run(
-        [str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventory/sandbox", "site.yml", *SKIP],
-        cwd=tree,
-        env=ansible_env(running, ANSIBLE_CONFIG=str(tree / "ansible.cfg"), **(env or {})),
-        capture_output=True,
-        text=True,
-        check=False,
+    run = ansible_playbook(
+        running, "site.yml", *SKIP, cwd=tree, env={"ANSIBLE_CONFIG": str(tree / "ansible.cfg"), **(env or {})}
     )
     wall = time.monotonic() - started
-    if proc.returncode != 0:
-        sys.exit(f"site.yml failed in {tree}:\n{(proc.stdout + proc.stderr)[-6000:]}")
+    if run.rc != 0:
+        sys.exit(f"site.yml failed in {tree}:\n{run.out[-6000:]}")
     log = running.control("GET", f"requests?since={mark}")["requests"]
     return wall, collections.Counter(e["method"] for e in log)
 

@@ -18,7 +18,6 @@ AWX_TASK_ENV ("Extra Environment Variables"), both AWX settings.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import subprocess
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.awx import awx_job
+from tests.fixtures import playbooks
 
 SKIP = "stack,verify"
 
@@ -168,12 +168,9 @@ def test_the_job_templates_plan_apply_drift_rotate_and_tear_down(awx, sandbox, d
 
 
 def recap(job: awx_job.Job, host: str) -> dict[str, int]:
-    """``host``'s line of the job's play recap (AWX's stdout is colored)."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", job.stdout).replace("\r", "")
-    pattern = rf"^{re.escape(host)}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
-    found = re.findall(pattern, text, re.M)
-    assert found, text[-4000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, found[-1]), strict=True))
+    found = playbooks.recap(job.stdout)
+    assert host in found, job.stdout[-4000:]
+    return found[host]
 
 
 def test_apply_and_verify_with_the_droplets_stack(awx, sandbox, do):

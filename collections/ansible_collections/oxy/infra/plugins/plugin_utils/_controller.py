@@ -174,14 +174,13 @@ def as_a_module_receives(args):
 
 
 class Invocation:
-    """What the task gives a module: its arguments, check mode, diff mode, verbosity, the read cache."""
+    """What the task gives a module: its arguments, check mode, diff mode, the read cache."""
 
-    def __init__(self, name, args, check_mode=False, diff=False, verbosity=0, cache=True):
+    def __init__(self, name, args, check_mode=False, diff=False, cache=True):
         self.name = name
         self.args = dict(args)
         self.check_mode = check_mode
         self.diff = diff
-        self.verbosity = verbosity
         self.cache = cache
 
 
@@ -202,10 +201,8 @@ class ControllerModule:
         self._name = invocation.name
         self._warnings = []
         self._deprecations = []
-        self.argument_spec = argument_spec
         self.check_mode = invocation.check_mode
-        self._diff = invocation.diff
-        self._verbosity = invocation.verbosity
+        self._diff = invocation.diff  # AnsibleModule's diff-mode flag
         self._cache = invocation.cache
         self.supports_check_mode = supports_check_mode
         self.no_log_values = set()
@@ -352,7 +349,6 @@ class InControllerAction(ActionBase):
             as_a_module_receives(self._task.args),
             check_mode=bool(self._task.check_mode),
             diff=bool(self._task.diff),
-            verbosity=display.verbosity,
             # A task that retries (until:) waits for something to change: each attempt reads afresh.
             cache=self._enabled(task_vars, CACHE_VARIABLE) and not self._task.until,
         )
