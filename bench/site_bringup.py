@@ -1,20 +1,29 @@
 """Cold bring-up and no-change run of the whole site.yml, machines included, against the sandbox.
 
-    .venv/bin/python bench/site_bringup.py [--noop-runs 2]
+    .venv/bin/python bench/site_bringup.py [--runs 2] [--baseline 4158734] [--noop-runs 2]
 
 Needs what scripts/sandbox-up needs (a Docker engine, the images of tests/images/build exported as
 OXY_IMAGE_*, OXY_SANDBOX_DROPLET_IMAGE and OXY_SANDBOX_VALKEY_IMAGE): `eval "$(tests/images/build)"`
-first. Starts its own sandbox with DigitalOcean-like delays (droplet 20 s, database 30 s, app 15 s), pushes the stack's
-images, then prints in one run: the cold bring-up wall time of site.yml (every resource, the
-droplet's Docker stack over SSH, the verification) against the slowest single resource's
-provisioning delay, as a ratio; the same for the DigitalOcean part alone; and the no-change wall
-time of the whole site.yml.
+first. Starts its own sandbox with DigitalOcean-like delays (droplet 20 s, database 30 s, app 15 s),
+pushes the stack's images, then prints in one run:
+
+- the cold bring-up of the DigitalOcean part alone (--skip-tags stack,verify) against the slowest
+  single resource's provisioning delay and against the longest dependency chain, as ratios;
+- the cold bring-up of the whole site.yml (every resource, the droplet's Docker stack over SSH, the
+  verification), alternated --runs times (the order swapped every run) with the same at --baseline
+  (a git worktree; by default the last commit that configured the droplet only after all of
+  DigitalOcean), with their ratio;
+- where each cold run's time went, play by play (bench/callback_plugins/play_times.py);
+- the no-change wall time of the whole site.yml and its API requests.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,80 +33,132 @@ from pathlib import Path
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._worktree import worktree
 from tests.fixtures.playbooks import ansible_playbook
+from tests.fixtures.sandbox import STACK_IMAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS = {"droplet_delay": 20, "database_delay": 30, "app_delay": 15, "action_delay": 1, "firewall_delay": 1}
-IMAGES = {
-    "OXY_IMAGE_CADDY": "caddy:2.8",
-    "OXY_IMAGE_API_RELEASE_1": "api:2026.11.1",
-    "OXY_IMAGE_API_RELEASE_2": "api:2026.11.2",
-    "OXY_IMAGE_SMTP": "smtp:2026.11.1",
-}
+BASELINE = "4158734"  # the last commit whose site.yml configured the droplet after all of DigitalOcean
+SLOWEST = max(DELAYS["droplet_delay"], DELAYS["database_delay"], DELAYS["app_delay"])
+# Every app's first deployment carries its own database user's credentials (issue 8), so it starts
+# once the MongoDB cluster is online: the longest chain is a database then an app deployment.
+CHAIN = DELAYS["database_delay"] + DELAYS["app_delay"]
 
 
-def site(running: process.Running, key: Path, *extra: str) -> tuple[float, str]:
-    started = time.monotonic()
-    run = ansible_playbook(running, "site.yml", *extra, env={"OXY_SSH_KEY_FILE": str(key)})
-    wall = time.monotonic() - started
-    if run.rc != 0:
-        sys.exit(f"site.yml failed:\n{run.out[-6000:]}")
-    return wall, run.out
+def site(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) -> tuple[float, list[dict]]:
+    """The wall time of site.yml run in ``tree``, and each play's seconds (bench/callback_plugins)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as times:
+        env = {
+            "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
+            "OXY_SSH_KEY_FILE": str(key),
+            "ANSIBLE_CALLBACK_PLUGINS": str(ROOT / "bench/callback_plugins"),
+            "ANSIBLE_CALLBACKS_ENABLED": "oxy.infra.plan,play_times",
+            "OXY_BENCH_TIMES": times.name,
+        }
+        started = time.monotonic()
+        run = ansible_playbook(running, "site.yml", *extra, env=env, cwd=tree)
+        wall = time.monotonic() - started
+        if run.rc != 0:
+            sys.exit(f"site.yml failed in {tree}:\n{run.out[-6000:]}")
+        return wall, json.loads(Path(times.name).read_text() or "[]")
+
+
+def cold(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) -> tuple[float, list[dict]]:
+    """site.yml on an empty account (its droplets' machines removed) with the benchmark's delays."""
+    running.control("POST", "reset")
+    running.control("PUT", "config", DELAYS)
+    return site(running, key, *extra, tree=tree)
+
+
+def reset_quietly(running: process.Running) -> None:
+    """Empty the account (its machines removed) on the way out, without hiding why the bench stopped."""
+    with contextlib.suppress(Exception):
+        running.control("POST", "reset")
+
+
+def print_plays(plays: list[dict]) -> None:
+    """Where a run's time went, play by play, with what the DigitalOcean plays spent waiting."""
+    for play in plays:
+        waited = f", {play['waits']:.1f}s of it waiting for DigitalOcean" if play["waits"] >= 0.05 else ""
+        print(f"      {play['seconds']:6.1f}s  {play['name']} ({play['hosts']}){waited}")
+
+
+def ratios(wall: float) -> str:
+    return (
+        f"{wall:6.1f}s = {wall / SLOWEST:.2f}x the slowest resource ({SLOWEST}s), "
+        f"{wall / CHAIN:.2f}x the longest dependency chain (database then app deployment, {CHAIN}s)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=2, help="cold runs of the whole site.yml, per variant (>= 1)")
+    parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--noop-runs", type=int, default=2)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     missing = [
-        name for name in (*IMAGES, "OXY_SANDBOX_DROPLET_IMAGE", "OXY_SANDBOX_VALKEY_IMAGE") if not os.environ.get(name)
+        name
+        for name in (*STACK_IMAGES, "OXY_SANDBOX_DROPLET_IMAGE", "OXY_SANDBOX_VALKEY_IMAGE")
+        if not os.environ.get(name)
     ]
     if missing:
         sys.exit(
             f'missing {", ".join(missing)}: run `eval "$(tests/images/build)"` and export '
             "OXY_SANDBOX_DROPLET_IMAGE=$OXY_IMAGE_DROPLET OXY_SANDBOX_VALKEY_IMAGE=$OXY_IMAGE_VALKEY first"
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp) / "state"
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        baseline = stack.enter_context(worktree(args.baseline, tmp / "baseline"))
+        state = tmp / "state"
         running = process.start(state, reset=True)
-        try:
-            if not running.control("GET", "machines").get("enabled"):
-                sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
-            pushes = [f"{os.environ[name]}={repository}" for name, repository in IMAGES.items()]
-            cli = str(Path(sys.executable).parent / "oxy-sandbox")
-            subprocess.run([cli, "push", "--state-dir", str(state), *pushes], check=True, capture_output=True)
-            key = Path(tmp) / "id_ed25519"
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-            slowest = max(DELAYS["droplet_delay"], DELAYS["database_delay"], DELAYS["app_delay"])
+        stack.callback(process.stop, running)
+        stack.callback(reset_quietly, running)
+        if not running.control("GET", "machines").get("enabled"):
+            sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
+        pushes = [f"{os.environ[name]}={repository}" for name, repository in STACK_IMAGES.items()]
+        cli = str(Path(sys.executable).parent / "oxy-sandbox")
+        subprocess.run([cli, "push", "--state-dir", str(state), *pushes], check=True, capture_output=True)
+        key = tmp / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
 
-            running.control("PUT", "config", DELAYS)
-            cold_do, _ = site(running, key, "--skip-tags", "stack,verify")
-            running.control("POST", "reset")
-            running.control("PUT", "config", DELAYS)
-            cold, _ = site(running, key)
-            # Every app's first deployment carries its own database user's credentials (issue 8), so it
-            # starts once the MongoDB cluster is online: the longest chain is a database then an app.
-            chain = DELAYS["database_delay"] + DELAYS["app_delay"]
-            print("site.yml bring-up (sandbox delays: droplet 20 s, database 30 s, app 15 s)")
-            for label, wall in (("DigitalOcean part, cold", cold_do), ("whole site.yml, cold", cold)):
-                print(
-                    f"  {label:24s} {wall:6.1f}s = {wall / slowest:.2f}x the slowest resource ({slowest}s), "
-                    f"{wall / chain:.2f}x the longest dependency chain (database then app deployment, {chain}s)"
-                )
-            for label, ratio in (("slowest resource", cold_do / slowest), ("dependency chain", cold_do / chain)):
-                verdict = "met" if ratio <= 1.15 else "NOT MET"
-                print(f"  target: DigitalOcean part cold / {label} {ratio:.2f} (bound 1.15) {verdict}")
-            for run in range(1, args.noop_runs + 1):
-                mark = running.control("GET", "requests/summary")["last_seq"]
-                wall, _ = site(running, key)
-                summary = running.control("GET", f"requests/summary?since={mark}")
-                print(
-                    f"  whole site.yml, no change (run {run}): {wall:5.1f}s, "
-                    f"{summary['total']} API requests, {summary['writes']} writes"
-                )
-        finally:
-            running.control("POST", "reset")
-            process.stop(running)
+        cold_do, do_plays = cold(running, key, "--skip-tags", "stack,verify")
+        variants = {f"baseline ({args.baseline})": baseline, "this tree": ROOT}
+        walls: dict[str, list[float]] = {name: [] for name in variants}
+        plays: dict[str, list[dict]] = {}
+        for run in range(args.runs):
+            # Each run in the other order than the one before, so that neither variant always goes first.
+            for name, tree in list(variants.items())[:: 1 if run % 2 == 0 else -1]:
+                wall, plays[name] = cold(running, key, tree=tree)
+                walls[name].append(wall)
+        whole = {name: statistics.median(w) for name, w in walls.items()}
+
+        print(f"site.yml bring-up (sandbox delays: droplet 20 s, database 30 s, app 15 s), {args.runs} run(s) each")
+        print(f"  DigitalOcean part, cold   {ratios(cold_do)}")
+        for label, bound_of in (("slowest resource", SLOWEST), ("dependency chain", CHAIN)):
+            ratio = cold_do / bound_of
+            verdict = "met" if ratio <= 1.15 else "NOT MET"
+            print(f"  target: DigitalOcean part cold / {label} {ratio:.2f} (bound 1.15) {verdict}")
+        print("    by play:")
+        print_plays([play for play in do_plays if play["hosts"] == "digitalocean"])
+        for name in variants:
+            runs = " ".join(f"{w:.1f}" for w in walls[name])
+            print(f"  whole site.yml, cold, {name}: {ratios(whole[name])} (runs: {runs})")
+            print("    by play, its last run:")
+            print_plays(plays[name])
+        base, this = whole.values()
+        print(f"  whole site.yml, cold, this tree / baseline: {this / base:.2f}")
+
+        for run in range(1, args.noop_runs + 1):
+            mark = running.control("GET", "requests/summary")["last_seq"]
+            wall, _plays = site(running, key)
+            summary = running.control("GET", f"requests/summary?since={mark}")
+            print(
+                f"  whole site.yml, no change (run {run}): {wall:5.1f}s, "
+                f"{summary['total']} API requests, {summary['writes']} writes"
+            )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import shutil
 import statistics
@@ -35,6 +36,7 @@ from pathlib import Path
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._worktree import worktree
 from tests.fixtures.playbooks import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,17 +107,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", default=BASELINE)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        baseline = tmp / "baseline"
-        made = subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if made.returncode != 0:
-            sys.exit(f"cannot check out the baseline {args.baseline} (needs a clone with history):\n{made.stderr}")
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        baseline = stack.enter_context(worktree(args.baseline, tmp / "baseline"))
         key = tmp / "id_ed25519"  # the operators' key pair the sandbox inventory reads
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         os.environ["OXY_SSH_KEY_FILE"] = str(key)
@@ -142,7 +136,6 @@ def main() -> None:
                     requests[name] = methods
         finally:
             process.stop(running)
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
 
     median = {name: statistics.median(w) for name, w in walls.items()}
     print(f"no-op site.yml, DigitalOcean part ({' '.join(SKIP)}); first converge {first:.1f}s, not counted")

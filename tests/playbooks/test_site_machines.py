@@ -1,5 +1,6 @@
 """site.yml whole, against a sandbox whose droplets are machines: an empty account to a droplet that
-answers HTTPS for api.oxy.so and mail on 25/587, verified from outside; every app and the droplet's
+answers HTTPS for api.oxy.so and mail on 25/587, verified from outside, its images pulled while the
+database clusters provision (a new release too, before its deployment); every app and the droplet's
 API hold their own database credentials, Valkey's checked from the droplet; a second run changes
 nothing; rotating one app's password redeploys that app only; a new API tag with a new Valkey
 password redeploys the API blue/green with no failed request, and the old password stops working.
@@ -15,6 +16,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -29,6 +31,7 @@ from tests.fixtures.credentials import (
     DROPLET,
     MONGODB,
     VALKEY,
+    WITHOUT_VIEW_CREDENTIALS,
     app_secrets,
     assert_apps_have_their_credentials,
     assert_settings,
@@ -143,6 +146,18 @@ def assert_no_secret_in(output: str, secrets: dict[str, str], since: float) -> N
     assert not leaks, leaks
 
 
+REGISTRY = "registry.digitalocean.com/oxy"
+NOTHING = {"changed": 0, "unreachable": 0, "failed": 0}
+
+
+def pulled_ahead(out: str) -> set[str]:
+    """The images the droplet pulled before DigitalOcean's services play began (its first task waits for
+    the database clusters): site.yml prepares the droplet while the clusters provision."""
+    start = out.index("TASK [oxy.infra.api_stack : Pull the stack's images that are not here yet]")
+    end = out.index("TASK [Wait for the database clusters to be online]", start)
+    return set(re.findall(r"^changed: \[oxy-api-backend\] => \(item=([^)\s]+)\)", out[start:end], re.MULTILINE))
+
+
 class Load:
     """GET https://api.oxy.so/ at the droplet's address, one request after another, until stopped."""
 
@@ -198,6 +213,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert stats["oxy-api-backend"]["failed"] == 0 and stats["oxy-api-backend"]["changed"] > 0
     assert_no_secret_in(out, secrets_of(sandbox, do), since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
+    assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.8", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
     address = droplet_address(do)
     records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}
     assert records[("A", "api")] == address and records[("A", "mail")] == address
@@ -225,13 +241,30 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
     assert sandbox.summary(since=mark)["writes"] == 0
 
-    # Rotating one app's password: it changes, that app alone redeploys, the droplet is untouched.
+    # The droplet is prepared before the credentials are read. When reading them fails (a token that may
+    # not see passwords), the run ends there: the stack is left as it is.
+    token = sandbox.mint(*WITHOUT_VIEW_CREDENTIALS)
+    run = ansible_playbook(sandbox, "site.yml", env={"OXY_SSH_KEY_FILE": str(key), "DIGITALOCEAN_TOKEN": token})
+    assert run.rc != 0
+    assert "the token lacks the database:view_credentials scope" in run.out, run.out[-3000:]
+    assert "TASK [Wait until the droplet answers over SSH]" in run.out
+    assert "TASK [oxy.infra.api_stack : " not in run.out.split("TASK [Wait for the database clusters to be online]")[1]
+    assert run.hosts["oxy-api-backend"] == {"ok": run.hosts["oxy-api-backend"]["ok"], **NOTHING}
+    assert sandbox.summary(since=mark)["writes"] == 0
+
+    # Rotating one app's password: it changes, that app alone redeploys, the droplet is untouched. Here the
+    # droplet also fails, on an API release not pushed yet: the DigitalOcean plays after it still run.
     mongo = clusters(do)[MONGODB]
     old = do.databases.get_user(mongo["id"], "mention")["user"]["password"]
     before = deployments(do)
-    rc, out, stats = run_site(sandbox, key, "-e", '{"oxy_rotate_credentials": ["mention"]}')
-    assert rc == 0, out
-    assert stats["oxy-api-backend"]["changed"] == 0, out
+    unpushed = '{"api": "2026.11.9", "smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.8"}'
+    rc, out, stats = run_site(
+        sandbox, key, "-e", f'{{"oxy_rotate_credentials": ["mention"], "oxy_stack_images": {unpushed}}}'
+    )
+    assert rc != 0
+    assert stats["oxy-api-backend"] == {"ok": stats["oxy-api-backend"]["ok"], **NOTHING, "failed": 1}, out
+    assert f"{REGISTRY}/api:2026.11.9" in out.split("TASK [Wait for the database clusters to be online]")[0]
+    assert stats["localhost"]["failed"] == 0, out
     assert do.databases.get_user(mongo["id"], "mention")["user"]["password"] != old
     assert_apps_have_their_credentials(do)
     assert deployments(do) == {**before, "mention-production": before["mention-production"] + 1}
@@ -253,6 +286,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
         time.sleep(1)
     assert rc == 0, out
     assert stats["oxy-api-backend"]["changed"] > 0
+    assert pulled_ahead(out) == {f"{REGISTRY}/api:2026.11.2"}  # the new release, while nothing else moved yet
     assert deployments(do) == {app: count + 1 for app, count in before.items()}
     assert_apps_have_their_credentials(do)
     assert_settings(do, name, droplet_settings(key, address), user, database, private=True)

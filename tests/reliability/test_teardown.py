@@ -85,7 +85,7 @@ def create_app(do, name: str, region: str, vpc_id: str | None = None) -> dict:
 
 
 def bring_up(sandbox, do) -> dict:
-    """The environment as site.yml's DigitalOcean play makes it; straight through pydo when it cannot run here."""
+    """The environment as site.yml's DigitalOcean plays make it; straight through pydo when they cannot run here."""
     rc, out, _stats = run_playbook(sandbox, "playbooks/digitalocean.yml")
     if rc != 0:
         print(
