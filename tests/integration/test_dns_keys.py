@@ -30,6 +30,8 @@ def test_domain_and_records(run_module, do):
     for host in ("mx1.oxy.so.", "mx2.oxy.so."):
         run_module("domain_record", domain="oxy.so", type="MX", data=host, priority=10, match="data")
     assert len(do.domains.list_records("oxy.so", type="MX")["domain_records"]) == 2
+    again = run_module("domain_record", domain="oxy.so", type="MX", data="mx1.oxy.so.", priority=10, match="data")
+    assert again["changed"] is False and again["record"]["data"] == "mx1.oxy.so." and again.writes == []
     ambiguous = run_module(
         "domain_record", domain="oxy.so", type="MX", data="mx3.oxy.so.", priority=10, expect_fail=True
     )

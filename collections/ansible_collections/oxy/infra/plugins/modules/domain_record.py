@@ -137,11 +137,7 @@ class RecordManager(ResourceManager):
         if zone is None and not self.do.check_mode:
             self.do.fail("domain: %s is not a domain of this account" % domain)
         fqdn = domain if name == "@" else "%s.%s" % (name, domain)
-        records = []
-        if zone is not None:
-            records = self.records(domain, name, fqdn)
-        if p["match"] == "data":
-            records = [r for r in records if (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")]
+        records = self.records(domain, name, fqdn) if zone is not None else []
         current = self.api.find_one(records, "%s record %s" % (p["type"], fqdn))
         before = dict((k, current.get(k)) for k in FIELDS) if current else {}
         if p["state"] == "absent":
@@ -159,31 +155,29 @@ class RecordManager(ResourceManager):
             else:
                 record = self.api.create(
                     lambda: self.api.call("domains.create_record", domain, body)["domain_record"],
-                    lambda: self.api.find_one(
-                        [
-                            r
-                            for r in self.records(domain, name, fqdn)
-                            if p["match"] == "name" or (r.get("data") or "").rstrip(".") == p["data"].rstrip(".")
-                        ],
-                        "%s record %s" % (p["type"], fqdn),
-                    ),
+                    lambda: self.api.find_one(self.records(domain, name, fqdn), "%s record %s" % (p["type"], fqdn)),
                 )
         return dict(changed=change.changed, record=record, diff=change.diff())
 
     def records(self, domain, name, fqdn):
-        """The zone's records of this name and type.
+        """The zone's records this task is about: of this name and type, and this data with O(match=data).
 
         A module process asks the API to filter; in the controller, one read of the whole zone
         (the run's read cache keeps it) serves every record task of the run.
         """
         kind = self.params["type"]
         if self.api.reads is None:
-            return self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=kind)
-        return [
-            r
-            for r in self.api.list("domains.list_records", "domain_records", domain)
-            if r.get("type") == kind and (r.get("name") or "").lower() == name.lower()
-        ]
+            found = self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=kind)
+        else:
+            found = [
+                r
+                for r in self.api.list("domains.list_records", "domain_records", domain)
+                if r.get("type") == kind and (r.get("name") or "").lower() == name.lower()
+            ]
+        if self.params["match"] == "data":
+            data = self.params["data"].rstrip(".")
+            found = [r for r in found if (r.get("data") or "").rstrip(".") == data]
+        return found
 
 
 def main():
