@@ -35,7 +35,7 @@ from oxy_sandbox import process
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._worktree import worktree
 from tests.fixtures.playbooks import ansible_playbook
-from tests.fixtures.sandbox import STACK_IMAGES
+from tests.fixtures.sandbox import STACK_IMAGES, push_the_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS = {"droplet_delay": 20, "database_delay": 30, "app_delay": 15, "action_delay": 1, "firewall_delay": 1}
@@ -118,9 +118,7 @@ def main() -> None:
         stack.callback(reset_quietly, running)
         if not running.control("GET", "machines").get("enabled"):
             sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
-        pushes = [f"{os.environ[name]}={repository}" for name, repository in STACK_IMAGES.items()]
-        cli = str(Path(sys.executable).parent / "oxy-sandbox")
-        subprocess.run([cli, "push", "--state-dir", str(state), *pushes], check=True, capture_output=True)
+        push_the_stack(state)
         key = tmp / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
 

@@ -147,6 +147,7 @@ def assert_no_secret_in(output: str, secrets: dict[str, str], since: float) -> N
 
 
 REGISTRY = "registry.digitalocean.com/oxy"
+SERVICES_PLAY = "TASK [Wait for the database clusters to be online]"  # the first task of digitalocean_services.yml
 NOTHING = {"changed": 0, "unreachable": 0, "failed": 0}
 
 
@@ -154,7 +155,7 @@ def pulled_ahead(out: str) -> set[str]:
     """The images the droplet pulled before DigitalOcean's services play began (its first task waits for
     the database clusters): site.yml prepares the droplet while the clusters provision."""
     start = out.index("TASK [oxy.infra.api_stack : Pull the stack's images that are not here yet]")
-    end = out.index("TASK [Wait for the database clusters to be online]", start)
+    end = out.index(SERVICES_PLAY, start)
     return set(re.findall(r"^changed: \[oxy-api-backend\] => \(item=([^)\s]+)\)", out[start:end], re.MULTILINE))
 
 
@@ -248,7 +249,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert run.rc != 0
     assert "the token lacks the database:view_credentials scope" in run.out, run.out[-3000:]
     assert "TASK [Wait until the droplet answers over SSH]" in run.out
-    assert "TASK [oxy.infra.api_stack : " not in run.out.split("TASK [Wait for the database clusters to be online]")[1]
+    assert "TASK [oxy.infra.api_stack : " not in run.out.split(SERVICES_PLAY)[1]
     assert run.hosts["oxy-api-backend"] == {"ok": run.hosts["oxy-api-backend"]["ok"], **NOTHING}
     assert sandbox.summary(since=mark)["writes"] == 0
 
@@ -263,7 +264,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     )
     assert rc != 0
     assert stats["oxy-api-backend"] == {"ok": stats["oxy-api-backend"]["ok"], **NOTHING, "failed": 1}, out
-    assert f"{REGISTRY}/api:2026.11.9" in out.split("TASK [Wait for the database clusters to be online]")[0]
+    assert f"{REGISTRY}/api:2026.11.9" in out.split(SERVICES_PLAY)[0]
     assert stats["localhost"]["failed"] == 0, out
     assert do.databases.get_user(mongo["id"], "mention")["user"]["password"] != old
     assert_apps_have_their_credentials(do)
