@@ -19,8 +19,10 @@ from .backends.caching import CacheServers
 from .backends.machines import PUBLIC_BRIDGE, PUBLIC_RANGE, Machines, instance_id
 from .backends.netfilter import Enforcer
 from .backends.registry import Registry
-from .core import ERROR_IDS, NOT_FOUND, APIError, Sandbox, Settings, required_scope
+from .core import Sandbox, Settings
 from .coverage import Coverage
+from .errors import ERROR_IDS, NOT_FOUND, APIError
+from .scopes import required_scope
 from .store import Missing, Store
 
 log = logging.getLogger("oxy_sandbox")

@@ -1,71 +1,22 @@
-"""Shared pieces of the sandbox: errors, pagination, runtime settings, rate limits and faults."""
+"""The sandbox itself: pagination, runtime settings, tokens, rate limits, faults and the backends it holds."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
 import contextvars
-import datetime as dt
 import random
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import APIError
 from .store import Store
-
-ERROR_IDS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    412: "precondition_failed",
-    415: "unsupported_media_type",
-    422: "unprocessable_entity",
-    429: "too_many_requests",
-    500: "server_error",
-    501: "not_implemented",
-    503: "service_unavailable",
-}
-NOT_FOUND = "The resource you were accessing could not be found."
-
-# DigitalOcean's scope resources by API path prefix (the longest prefix wins): a token needs
-# ``<resource>:read`` to GET and ``<resource>:create|update|delete`` to POST, PUT/PATCH or DELETE.
-SCOPE_RESOURCES = {
-    "/v2/droplets": "droplet",
-    "/v2/vpcs": "vpc",
-    "/v2/firewalls": "firewall",
-    "/v2/databases": "database",
-    "/v2/apps": "app",
-    "/v2/projects": "project",
-    "/v2/domains": "domain",
-    "/v2/account/keys": "ssh_key",
-    "/v2/account": "account",
-    "/v2/tags": "tag",
-    "/v2/registry": "registry",
-    "/v2/regions": "regions",
-    "/v2/sizes": "sizes",
-    "/v2/actions": "actions",
-}
-SCOPE_VERBS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
-VIEW_CREDENTIALS = "database:view_credentials"
-SCOPE_PATTERN = r"^[a-z0-9_]+:[a-z0-9_]+$"
-
-
-def required_scope(method: str, path: str) -> str | None:
-    """The scope a request needs, or None when its path names no scoped resource."""
-    verb = SCOPE_VERBS.get(method.upper())
-    matches = [p for p in SCOPE_RESOURCES if path == p or path.startswith(p + "/")]
-    if verb is None or not matches:
-        return None
-    return f"{SCOPE_RESOURCES[max(matches, key=len)]}:{verb}"
 
 
 class Tokens:
@@ -89,32 +40,6 @@ class Tokens:
 
 # The scopes of the token behind the request being served (set by the app's middleware).
 _request_token: contextvars.ContextVar[str] = contextvars.ContextVar("oxy_sandbox_token", default="")
-
-
-class APIError(Exception):
-    """An error answered the way DigitalOcean does: ``{"id", "message", "request_id"}``."""
-
-    def __init__(self, status: int, message: str, error_id: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_id = error_id or ERROR_IDS.get(status, "error")
-
-
-def not_found() -> APIError:
-    return APIError(404, NOT_FOUND)
-
-
-def unprocessable(message: str) -> APIError:
-    return APIError(422, message)
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 class Faults(BaseModel):

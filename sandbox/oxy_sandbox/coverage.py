@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .core import APIError
 from .do_operations import OPERATIONS
+from .errors import APIError
 
 _PARAM = re.compile(r"^\{[^}]*\}$")
 

@@ -44,3 +44,26 @@ def test_the_store_has_no_raw_put():
     from oxy_sandbox.store import Store
 
     assert not hasattr(Store, "put")
+
+
+def _modules_imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, anywhere in it (``TYPE_CHECKING`` blocks and functions included),
+    relative imports resolved; ``from X import name`` counts as importing ``X.name`` too."""
+    package = ["oxy_sandbox", *path.parent.relative_to(PACKAGE).parts]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            anchor = package[: len(package) - node.level + 1] if node.level else []
+            base = ".".join([*anchor, *([node.module] if node.module else [])])
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_backends_never_import_core():
+    """Core builds the backends; what they share with it (errors, scopes, stamps) lives in its own modules."""
+    for path in sorted((PACKAGE / "backends").glob("*.py")):
+        for module in _modules_imported(path):
+            assert module != "oxy_sandbox.core" and not module.startswith("oxy_sandbox.core."), (path.name, module)

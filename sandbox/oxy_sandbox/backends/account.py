@@ -8,8 +8,9 @@ import hashlib
 import time
 
 from .. import catalog
-from ..core import APIError, not_found, now_iso, unprocessable
+from ..errors import APIError, not_found, unprocessable
 from ..store import Frozen
+from ..util import now_iso
 from .base import ACCOUNT_UUID, Backend
 
 # Tags reach these collections: resource type -> (store kind, key in a tag's resources)

@@ -18,8 +18,9 @@ import time
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import catalog
-from ..core import APIError, new_uuid, not_found, now_iso, unprocessable
+from ..errors import APIError, not_found, unprocessable
 from ..store import Frozen, public
+from ..util import new_uuid, now_iso
 from .base import ACCOUNT_UUID, Backend
 
 _KEY = hashlib.sha256(b"oxy-sandbox-app-secrets").digest()

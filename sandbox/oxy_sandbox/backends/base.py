@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..core import not_found
+from ..errors import not_found
 
 if TYPE_CHECKING:
-    from ..core import Sandbox
-    from ..store import Frozen
+    from ..store import Frozen, Store
+    from .account import AccountBackend
+    from .caching import CacheServers
+    from .machines import Machines
+    from .netfilter import Enforcer
+    from .networking import NetworkingBackend
+    from .projects import ProjectsBackend
+    from .registry import Registry
 
 ACCOUNT_UUID = "b6fr89dbf6d9156cace5f3c78dc9851d957381ef"
 OWNER_ID = 258992
+
+
+class Host(Protocol):
+    """What backends reach through the sandbox they belong to (``core.Sandbox``). Core builds the
+    backends, so they name its shape here rather than import it."""
+
+    store: Store
+    settings: Any  # core.Settings
+    account: AccountBackend
+    networking: NetworkingBackend
+    projects: ProjectsBackend
+    machines: Machines | None
+    netfilter: Enforcer | None
+    registry: Registry | None
+    caching: CacheServers | None
+
+    def may(self, scope: str) -> bool: ...
 
 
 class Backend:
@@ -21,7 +44,7 @@ class Backend:
     only through the store's mutation API (``create``, ``editing``, ``patch``, ``delete``).
     """
 
-    def __init__(self, sb: Sandbox):
+    def __init__(self, sb: Host):
         self.sb = sb
 
     @property

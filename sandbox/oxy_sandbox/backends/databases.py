@@ -17,8 +17,10 @@ import secrets
 import time
 
 from .. import catalog
-from ..core import VIEW_CREDENTIALS, APIError, new_uuid, now_iso, unprocessable
+from ..errors import APIError, unprocessable
+from ..scopes import VIEW_CREDENTIALS
 from ..store import Frozen, public
+from ..util import new_uuid, now_iso
 from .base import Backend
 from .caching import server_answers
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core import APIError, not_found, unprocessable
+from ..errors import APIError, not_found, unprocessable
 from ..store import Frozen, public
 from .base import Backend
 

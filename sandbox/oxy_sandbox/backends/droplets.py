@@ -14,8 +14,9 @@ import logging
 import time
 
 from .. import catalog
-from ..core import APIError, now_iso, unprocessable
+from ..errors import APIError, unprocessable
 from ..store import Frozen
+from ..util import now_iso
 from .base import Backend
 from .networking import check_region
 

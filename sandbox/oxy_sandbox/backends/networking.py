@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 
 from .. import catalog
-from ..core import APIError, new_uuid, now_iso, unprocessable
+from ..errors import APIError, unprocessable
 from ..store import Frozen
+from ..util import new_uuid, now_iso
 from .base import Backend
 from .machines import PUBLIC_RANGE, PublicNetwork
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..core import APIError, new_uuid, now_iso, unprocessable
+from ..errors import APIError, unprocessable
 from ..store import Frozen
+from ..util import new_uuid, now_iso
 from .base import ACCOUNT_UUID, OWNER_ID, Backend
 
 _URN_KINDS = {"droplet": "droplets", "dbaas": "databases", "app": "apps", "domain": "domains", "vpc": "vpcs"}

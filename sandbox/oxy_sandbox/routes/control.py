@@ -10,7 +10,9 @@ import re
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..core import SCOPE_PATTERN, APIError, Faults, Sandbox, Settings
+from ..core import Faults, Sandbox, Settings
+from ..errors import APIError
+from ..scopes import SCOPE_PATTERN
 from ._deps import sandbox
 
 router = APIRouter(prefix="/_sandbox")
