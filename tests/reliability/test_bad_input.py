@@ -24,6 +24,7 @@ from tests.fixtures.playbooks import ansible_playbook
 from tests.playbooks.test_site import run_site
 
 ROOT = Path(__file__).resolve().parents[2]
+ANYWHERE = ["0.0.0.0/0", "::/0"]
 VALIDATION_TASKS = ROOT / "playbooks/tasks/environment.yml"
 STOCK = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
 STOCK_TAGS = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())["oxy_app_image_tags"]
@@ -66,9 +67,9 @@ def rule_changed(direction, index, **changes):
     return {"oxy_droplet_firewall": firewall}
 
 
-def rule_added(direction, rule):
+def rule_added(direction, *rules):
     firewall = copy.deepcopy(STOCK["oxy_droplet_firewall"])
-    firewall[direction].append(rule)
+    firewall[direction].extend(rules)
     return {"oxy_droplet_firewall": firewall}
 
 
@@ -135,6 +136,41 @@ CASES = {
     "web-source-not-a-cidr": (
         rule_changed("inbound_rules", 1, sources={"addresses": ["0.0.0.0/0", "everyone"]}),
         ["oxy_droplet_firewall.inbound_rules[1].sources.addresses[1]: 'everyone' is not"],
+    ),
+    # what faces the world: every port open to every address is on oxy_droplet_firewall.world_open_ports
+    "world-open-tcp-23-65535": (
+        rule_added("inbound_rules", {"protocol": "tcp", "ports": "23-65535", "sources": {"addresses": ANYWHERE}}),
+        [
+            "oxy_droplet_firewall.inbound_rules[5]: tcp 23-65535 from 0.0.0.0/0, ::/0 is open to every IPv4 and "
+            "IPv6 address, and ports 23-24, 26-79, 81-442, 444-586, 588-65535 are not on "
+            "oxy_droplet_firewall.world_open_ports.tcp (25, 80, 443, 587)"
+        ],
+    ),
+    "world-open-udp-v6": (
+        rule_added("inbound_rules", {"protocol": "udp", "ports": "1-65535", "sources": {"addresses": ["::/0"]}}),
+        [
+            "oxy_droplet_firewall.inbound_rules[5]: udp 1-65535 from ::/0 is open to every IPv4 and IPv6 address, "
+            "and ports 1-65535 are not on oxy_droplet_firewall.world_open_ports.udp (empty: no udp port)"
+        ],
+    ),
+    "world-open-split-over-rules": (
+        rule_added(
+            "inbound_rules",
+            {"protocol": "tcp", "ports": "3306", "sources": {"addresses": ["0.0.0.0/1"]}},
+            {"protocol": "tcp", "ports": "3306", "sources": {"addresses": ["128.0.0.0/1"]}},
+        ),
+        [
+            "oxy_droplet_firewall.inbound_rules: together, [5] tcp 3306 from 0.0.0.0/1 and [6] tcp 3306 from "
+            "128.0.0.0/1 are open to every IPv4 address, and port 3306 is not on"
+        ],
+    ),
+    "world-open-list-with-ssh": (
+        changed("oxy_droplet_firewall", world_open_ports={"tcp": [80, 443, 25, 587, 22], "udp": []}),
+        ["oxy_droplet_firewall.world_open_ports.tcp[4]: 22 is SSH, which is never open to the world"],
+    ),
+    "world-open-list-missing": (
+        changed("oxy_droplet_firewall", world_open_ports=DROP),
+        [SPEC, "missing required arguments: world_open_ports found in oxy_droplet_firewall"],
     ),
     # database clusters
     "eviction-policy": (
@@ -226,8 +262,64 @@ CASES = {
         ["oxy_apps[4].in_vpc: allo-app runs in nyc and cannot join the VPC in ams3"],
     ),
     "app-without-app": (app_changed(1, app=DROP), [SPEC, "missing required arguments: app found in oxy_apps"]),
+    "app-domain-outside-the-zones": (
+        app_changed(0, domain="login.google.com"),
+        [
+            "oxy_apps[0].domain: 'login.google.com' is not under a DNS zone this definition holds "
+            "(oxy_dns.domain: oxy.so)"
+        ],
+    ),
+    "app-domain-external-in-the-zone": (
+        app_changed(4, external=True),
+        ["oxy_apps[4].external: 'allo.oxy.so' is under oxy.so, a zone this definition holds"],
+    ),
+    "app-domain-of-the-droplet": (
+        app_changed(0, domain="api.oxy.so"),
+        ["oxy_apps[0].domain: 'api.oxy.so' is the droplet's own name (oxy_dns.api)"],
+    ),
+    "app-user-doadmin": (
+        app_changed(3, app="doadmin"),
+        ["oxy_apps[3].app: 'doadmin' is a reserved MongoDB user name", "reserved: __system, admin, config, doadmin"],
+    ),
+    "app-database-admin": (
+        app_changed(1, database="admin"),
+        ["oxy_apps[1].database: 'admin' is a database MongoDB keeps for itself"],
+    ),
     "app-unknown-key": (app_changed(1, databse="mention-production"), [SPEC, "oxy_apps.databse"]),
     "apps-not-a-list": ({"oxy_apps": {"name": "oxy-api"}}, [SPEC, "'oxy_apps' is of type"]),
+    # names are matched whole: Python's "$" also matches before a final newline
+    "name-trailing-newline": (
+        changed("oxy_mongodb", name="db-oxy\n"),
+        ["oxy_mongodb.name: 'db-oxy", "is not a valid cluster name"],
+    ),
+    "image-tag-trailing-newline": (
+        tags(oxy_api="2026.11.1\n"),
+        ["oxy_app_image_tags.oxy-api: '2026.11.1", "is not a valid image tag name"],
+    ),
+    # DNS: the zone, its TTL, SPF and DMARC
+    "dns-ttl-negative": (
+        changed("oxy_dns", ttl=-1),
+        ["oxy_dns.ttl: -1 is outside what DigitalOcean DNS accepts; allowed: 30 to 86400 seconds"],
+    ),
+    "dns-ttl-not-a-number": (
+        changed("oxy_dns", ttl="soon"),
+        [SPEC, "argument 'ttl' is of type str found in 'oxy_dns'"],
+    ),
+    "dns-unknown-key": (changed("oxy_dns", tll=300), [SPEC, "oxy_dns.tll"]),
+    "dns-record-name": (changed("oxy_dns", api="API"), ["oxy_dns.api: 'API' is not a valid record name"]),
+    "spf-plus-all": (
+        changed("oxy_dns", spf="v=spf1 mx +all"),
+        ["oxy_dns.spf: '+all' lets every server on the Internet send mail as the domain; allowed: -all"],
+    ),
+    "spf-neutral": (changed("oxy_dns", spf="v=spf1 mx ?all"), ["oxy_dns.spf: '?all' is neutral about every other"]),
+    "spf-world-in-ip4": (
+        changed("oxy_dns", spf="v=spf1 ip4:0.0.0.0/1 ip4:128.0.0.0/1 -all"),
+        ["oxy_dns.spf: 0.0.0.0/1, 128.0.0.0/1 together pass every IPv4 address, as +all does"],
+    ),
+    "dmarc-policy": (
+        changed("oxy_dns", dmarc="v=DMARC1; p=maybe"),
+        ["oxy_dns.dmarc: p=maybe is not allowed; allowed: none, quarantine, reject"],
+    ),
     # image tags
     "image-tag-missing": (tags(allo_app=DROP), ["oxy_app_image_tags.allo-app: missing", "would deploy 'latest'"]),
     "image-tag-latest": (tags(oxy_api="latest"), ["oxy_app_image_tags.oxy-api: 'latest' moves"]),
@@ -242,6 +334,10 @@ THROUGH_SITE = [
     ("eviction-policy", ()),
     ("port-70000", ()),
     ("image-tag-missing", ()),
+    ("world-open-tcp-23-65535", ()),
+    ("app-user-doadmin", ()),  # the API refused it only after 22 writes
+    ("dns-ttl-negative", ()),  # the API refused it only after 8 writes
+    ("name-trailing-newline", ()),
 ]
 
 

@@ -12,6 +12,7 @@ what is wrong and what is allowed.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import re
 from fractions import Fraction
@@ -26,20 +27,41 @@ DEFAULT_MAX_SOURCE_SHARE = Fraction(1, 65536)
 EMBEDDED_IPV4 = tuple(ipaddress.ip_network(p) for p in ("::ffff:0:0/96", "64:ff9b::/96", "::/96"))
 WHOLE_SPACE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 
-# Names as DigitalOcean accepts them.
+# Names as DigitalOcean accepts them, matched whole (re.fullmatch: a pattern ending in "$" would also
+# take a name followed by a newline, which Python's "$" matches before).
 NAME_RULES = {
-    "droplet": (r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$", "letters, digits, '.' and '-', up to 253"),
-    "tag": (r"^[a-zA-Z0-9_:-]{1,255}$", "letters, digits, '_', ':' and '-', up to 255"),
-    "vpc": (r"^[a-zA-Z0-9.-]{1,255}$", "letters, digits, '.' and '-', up to 255"),
-    "firewall": (r"^[a-zA-Z0-9][a-zA-Z0-9.-]{1,254}$", "letters, digits, '.' and '-', 2 to 255, not starting with '.'"),
-    "cluster": (r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$", "3 to 63 lowercase letters, digits and '-', starting with a letter"),
-    "app": (r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$", "2 to 32 lowercase letters, digits and '-', starting with a letter"),
-    "user": (r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,62}$", "1 to 63 letters, digits, '_', '.' and '-'"),
-    "database": (r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}$", "1 to 63 letters, digits, '_' and '-'"),
-    "image_tag": (r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$", "1 to 128 letters, digits, '_', '.' and '-'"),
+    "droplet": (r"[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?", "letters, digits, '.' and '-', up to 253"),
+    "tag": (r"[a-zA-Z0-9_:-]{1,255}", "letters, digits, '_', ':' and '-', up to 255"),
+    "vpc": (r"[a-zA-Z0-9.-]{1,255}", "letters, digits, '.' and '-', up to 255"),
+    "firewall": (r"[a-zA-Z0-9][a-zA-Z0-9.-]{1,254}", "letters, digits, '.' and '-', 2 to 255, not starting with '.'"),
+    "cluster": (r"[a-z][a-z0-9-]{1,61}[a-z0-9]", "3 to 63 lowercase letters, digits and '-', starting with a letter"),
+    "app": (r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "2 to 32 lowercase letters, digits and '-', starting with a letter"),
+    "user": (r"[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,62}", "1 to 63 letters, digits, '_', '.' and '-'"),
+    "database": (r"[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}", "1 to 63 letters, digits, '_' and '-'"),
+    "image_tag": (r"[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}", "1 to 128 letters, digits, '_', '.' and '-'"),
+    # DNS names are written in lowercase here: site.yml compares them as written (is an app's domain in the zone?).
+    "domain": (
+        r"(?=.{4,253}\Z)(?!.*[^.]{64})(?:(?:xn--)?[a-z0-9]+(?:-[a-z0-9]+)*\.)+[a-z]{2,63}",
+        "a lowercase hostname of 4 to 253 characters such as app.example.com, without a final '.'",
+    ),
+    "image": (r"[a-z0-9][a-z0-9._-]{0,254}", "an image slug such as ubuntu-24-04-x64, or an image id"),
+    "record": (
+        r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*",
+        "lowercase DNS labels (letters, digits and '-') joined by '.', such as api",
+    ),
 }
-PORTS = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+PORTS = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
 SSH_PORT = 22
+ALL_PORTS = (1, 65535)
+
+# Names the MongoDB cluster keeps for itself: DigitalOcean's administrative user (doadmin, which it
+# creates with the cluster and never deletes), MongoDB's internal and conventional administrators,
+# and the databases mongod reserves (admin, local, config; names differing only in case conflict).
+RESERVED_USERS = ("__system", "admin", "config", "doadmin", "local", "root")
+RESERVED_DATABASES = ("admin", "config", "local")
+
+# DigitalOcean DNS accepts a record TTL of 30 seconds to a day.
+DNS_TTL = (30, 86400)
 
 
 def _dict(value):
@@ -93,6 +115,41 @@ def _share(network):
     return Fraction(network.num_addresses, WHOLE_SPACE[network.version].num_addresses)
 
 
+def _networks(values):
+    """The networks among ``values`` by IP version, IPv4 written as IPv6 counted as IPv4 too; the rest is skipped."""
+    networks = {4: [], 6: []}
+    for value in values:
+        network = parse_network(value)
+        if network is None:
+            continue  # told by the check of the field it is in
+        networks[network.version].append(network)
+        ipv4 = as_ipv4(network) if network.version == 6 else None
+        if ipv4 is not None:
+            networks[4].append(ipv4)
+    return networks
+
+
+def whole_families(values):
+    """The IP versions (4, 6) whose every address ``values`` cover together, in any spelling.
+
+    ``0.0.0.0/0``, ``0.0.0.0/1`` with ``128.0.0.0/1``, ``0::0/0`` or ``::ffff:0:0/96`` (IPv4 written as IPv6)
+    all count; addresses that are not networks are left out.
+    """
+    networks = _networks(values)
+    return [v for v in (4, 6) if networks[v] and WHOLE_SPACE[v] in ipaddress.collapse_addresses(networks[v])]
+
+
+def _int(value):
+    """An int, or a string of ASCII digits as one; None for anything else (a bool is no number here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
+    return None
+
+
 def source_problems(path, sources, max_share=None, required=True):
     """Problems of a list of firewall sources that may reach SSH.
 
@@ -110,17 +167,13 @@ def source_problems(path, sources, max_share=None, required=True):
             return ["%s: is empty; list the operators' addresses as CIDRs such as 203.0.113.7/32" % path]
         return []
     problems = []
-    covered = {4: [], 6: []}
     for index, value in enumerate(sources):
         where = "%s[%d]" % (path, index)
         network = parse_network(value)
         if network is None:
             problems.append("%s: %r is not an IPv4 or IPv6 address or CIDR (such as 203.0.113.7/32)" % (where, value))
             continue
-        covered[network.version].append(network)
         ipv4 = as_ipv4(network) if network.version == 6 else None
-        if ipv4 is not None:
-            covered[4].append(ipv4)
         if _share(network) > share:
             problems.append(
                 "%s: %s covers %s of the IPv%d address space; an SSH source may cover %s"
@@ -131,14 +184,14 @@ def source_problems(path, sources, max_share=None, required=True):
                 "%s: %s stands for %s (IPv4 written as IPv6), %s of the IPv4 address space; an SSH source may cover %s"
                 % (where, value, ipv4, _share_text(_share(ipv4)), limit)
             )
-    for version, networks in covered.items():
-        if WHOLE_SPACE[version] in networks:
+    networks = _networks(sources)
+    for version in whole_families(sources):
+        if WHOLE_SPACE[version] in networks[version]:
             continue  # one source is the whole space, told above
-        if networks and WHOLE_SPACE[version] in ipaddress.collapse_addresses(networks):
-            problems.append(
-                "%s: together, %s cover every IPv%d address, which opens SSH to the world; "
-                "list the operators' addresses only" % (path, ", ".join(str(s) for s in sources), version)
-            )
+        problems.append(
+            "%s: together, %s cover every IPv%d address, which opens SSH to the world; "
+            "list the operators' addresses only" % (path, ", ".join(str(s) for s in sources), version)
+        )
     return problems
 
 
@@ -152,7 +205,7 @@ def port_problems(path, protocol, ports):
     allowed = '%s allows a port 1-65535, a range such as "8000-9000", "all" or "0" (every port)' % protocol
     if ports in ("0", "all"):
         return []
-    match = PORTS.match(ports) if isinstance(ports, str) else None
+    match = PORTS.fullmatch(ports) if isinstance(ports, str) else None
     if not match:
         return ["%s: %r is not a port; %s" % (path, ports, allowed)]
     low, high = int(match.group(1)), int(match.group(2) or match.group(1))
@@ -161,16 +214,26 @@ def port_problems(path, protocol, ports):
     return []
 
 
-def reaches_port(ports, port):
+def port_range(ports):
+    """The (first, last) port a rule's ``ports`` covers: every port for "0", "all" or none; None when invalid."""
     if ports in ("0", "all", None):
-        return True
-    match = PORTS.match(str(ports))
-    return bool(match) and int(match.group(1)) <= port <= int(match.group(2) or match.group(1))
+        return ALL_PORTS
+    valid = isinstance(ports, (int, str)) and not isinstance(ports, bool)
+    match = PORTS.fullmatch(str(ports)) if valid else None
+    if not match:
+        return None
+    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    return (low, high) if 1 <= low <= high <= 65535 else None
+
+
+def reaches_port(ports, port):
+    covered = port_range(ports)
+    return covered is not None and covered[0] <= port <= covered[1]
 
 
 def name_problems(path, value, kind):
     pattern, allowed = NAME_RULES[kind]
-    if not isinstance(value, str) or not re.match(pattern, value):
+    if not isinstance(value, str) or not re.fullmatch(pattern, value):
         return ["%s: %r is not a valid %s name; allowed: %s" % (path, value, kind.replace("_", " "), allowed)]
     return []
 
@@ -205,6 +268,8 @@ def naming_problems(definition):
     problems = []
     for path, droplet in _droplets(definition):
         problems += name_problems(path + ".name", droplet.get("name"), "droplet")
+        if "image" in droplet:
+            problems += name_problems(path + ".image", droplet.get("image"), "image")
         for index, tag in enumerate(_list(droplet.get("tags"))):
             problems += name_problems("%s.tags[%d]" % (path, index), tag, "tag")
     if isinstance(definition.get("oxy_vpc"), dict):
@@ -342,9 +407,429 @@ def firewall_problems(definition, max_share=None):
     return problems
 
 
+# -- What faces the world ---------------------------------------------------------------------------
+WORLD_OPEN = "oxy_droplet_firewall.world_open_ports"
+
+
+def _ports_text(ranges):
+    text = ", ".join(str(low) if low == high else "%d-%d" % (low, high) for low, high in ranges)
+    many = len(ranges) > 1 or ranges[0][0] != ranges[0][1]
+    return ("ports %s are" if many else "port %s is") % text
+
+
+def _outside(low, high, allowed):
+    """The ranges of ports low..high that are not in ``allowed``."""
+    ranges = []
+    start = low
+    for port in sorted(p for p in allowed if low <= p <= high):
+        if port > start:
+            ranges.append((start, port - 1))
+        start = port + 1
+    if start <= high:
+        ranges.append((start, high))
+    return ranges
+
+
+def _merged(ranges):
+    merged = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _families_text(versions):
+    return " and ".join("IPv%d" % v for v in versions)
+
+
+def world_open_allowed(firewall):
+    """The firewall's allow list of ports open to the world, {protocol: ports}, and its problems."""
+    policy = _dict(firewall.get("world_open_ports"))
+    allowed, problems = {}, []
+    for protocol in ("tcp", "udp"):
+        allowed[protocol] = set()
+        for index, value in enumerate(_list(policy.get(protocol))):
+            where = "%s.%s[%d]" % (WORLD_OPEN, protocol, index)
+            port = _int(value)
+            if port is None or not 1 <= port <= 65535:
+                problems.append("%s: %r is not a port; allowed: one port, 1-65535" % (where, value))
+            elif protocol == "tcp" and port == SSH_PORT:
+                problems.append(
+                    "%s: 22 is SSH, which is never open to the world; its sources are oxy_ssh_allowed_cidrs" % where
+                )
+            else:
+                allowed[protocol].add(port)
+    return allowed, problems
+
+
+def _not_allowed_text(protocol, ranges, allowed):
+    on_list = ", ".join(str(p) for p in sorted(allowed[protocol])) or "empty: no %s port" % protocol
+    return "%s not on %s.%s (%s)" % (_ports_text(ranges), WORLD_OPEN, protocol, on_list)
+
+
+def _needed(rules, families):
+    """The rules of ``rules`` that it takes to cover ``families``: each one the others cover without is left out."""
+    needed = list(rules)
+    for rule in list(needed):
+        rest = [r for r in needed if r is not rule]
+        if rest and set(whole_families([a for r in rest for a in r["addresses"]])) >= set(families):
+            needed = rest
+    return needed
+
+
+def world_open_problems(definition):
+    """Every port an inbound rule opens to every address (in any spelling) must be on the firewall's allow list.
+
+    A range counts for each port it covers, ``all`` and ``0`` for every port; rules that each cover part of the
+    address space count together when, between them, they open a port to a whole IP family.
+    """
+    firewall = _dict(definition.get("oxy_droplet_firewall"))
+    allowed, problems = world_open_allowed(firewall)
+    rules = []
+    for index, rule in enumerate(_list(firewall.get("inbound_rules"))):
+        if not isinstance(rule, dict) or rule.get("protocol") not in allowed:
+            continue  # icmp has no ports
+        covered = port_range(rule.get("ports"))
+        addresses = _list(_dict(rule.get("sources")).get("addresses"))
+        if covered is None or not addresses:
+            continue  # a bad port or address is told by firewall_problems
+        rules.append(
+            {
+                "path": "oxy_droplet_firewall.inbound_rules[%d]" % index,
+                "index": index,
+                "protocol": rule["protocol"],
+                "ports": covered,
+                "addresses": addresses,
+                "text": "%s %s from %s" % (rule["protocol"], rule.get("ports"), ", ".join(str(a) for a in addresses)),
+            }
+        )
+    partial = []
+    for rule in rules:
+        families = whole_families(rule["addresses"])
+        if not families:
+            partial.append(rule)
+            continue
+        outside = _outside(*rule["ports"], allowed[rule["protocol"]])
+        if outside:
+            problems.append(
+                "%s: %s is open to every %s address, and %s; open only listed ports to the world, or narrow the sources"
+                % (
+                    rule["path"],
+                    rule["text"],
+                    _families_text(families),
+                    _not_allowed_text(rule["protocol"], outside, allowed),
+                )
+            )
+    for protocol in ("tcp", "udp"):
+        mine = [rule for rule in partial if rule["protocol"] == protocol]
+        cuts = {1, 65536}
+        for rule in mine:
+            cuts |= {rule["ports"][0], rule["ports"][1] + 1}
+        for port in allowed[protocol]:
+            cuts |= {port, port + 1}
+        found = {}
+        cuts = sorted(cuts)
+        for low, after in itertools.pairwise(cuts):
+            if low in allowed[protocol]:
+                continue  # then this stretch is that one port
+            covering = [rule for rule in mine if rule["ports"][0] <= low and after - 1 <= rule["ports"][1]]
+            families = whole_families([a for rule in covering for a in rule["addresses"]]) if len(covering) > 1 else []
+            if families:
+                key = (tuple(rule["index"] for rule in _needed(covering, families)), tuple(families))
+                found.setdefault(key, []).append((low, after - 1))
+        for (indexes, families), ranges in found.items():
+            problems.append(
+                "oxy_droplet_firewall.inbound_rules: together, %s are open to every %s address, and %s; "
+                "open only listed ports to the world, or narrow the sources"
+                % (
+                    " and ".join(
+                        "[%d] %s" % (rule["index"], rule["text"]) for rule in mine if rule["index"] in indexes
+                    ),
+                    _families_text(families),
+                    _not_allowed_text(protocol, _merged(ranges), allowed),
+                )
+            )
+    return problems
+
+
+# -- Domains and DNS --------------------------------------------------------------------------------
+def _zones(definition):
+    """The DNS zones the definition holds (site.yml creates them and lets App Platform manage names in them).
+
+    None when a zone's own name is not valid: that is told once, not again for every app's domain.
+    """
+    dns = _dict(definition.get("oxy_dns"))
+    if "domain" not in dns:
+        return []
+    return None if name_problems("oxy_dns.domain", dns["domain"], "domain") else [dns["domain"]]
+
+
+def app_domain_problems(definition):
+    """An app's domain is a name under a zone of the definition, or declared ``external: true`` on purpose."""
+    zones = _zones(definition)
+    if zones is None:
+        return []
+    dns = _dict(definition.get("oxy_dns"))
+    # The droplet's own names in the zone (its API and mail host): no app may take them over.
+    hosts = {
+        "%s.%s" % (dns[field], zones[0]): "oxy_dns." + field
+        for field in ("api", "mail")
+        if zones and isinstance(dns.get(field), str)
+    }
+    held = ", ".join(zones) or "none"
+    problems = []
+    for index, app in _apps(definition):
+        if "domain" not in app:
+            continue
+        path = "oxy_apps[%d]" % index
+        domain = app.get("domain")
+        told = name_problems(path + ".domain", domain, "domain")
+        if told:
+            problems += told
+            continue
+        zone = next((z for z in zones if domain.endswith("." + z)), None)
+        example = "%s.%s" % (app.get("app") or "app", zones[0]) if zones else "app.example.com"
+        if domain in hosts:
+            problems.append(
+                "%s.domain: %r is the droplet's own name (%s); an app needs a name of its own, such as %s"
+                % (path, domain, hosts[domain], example)
+            )
+        elif domain in zones:
+            problems.append(
+                "%s.domain: %r is the apex of the zone %s, which holds its mail records (MX, SPF); use a name "
+                "under it, such as %s" % (path, domain, domain, example)
+            )
+        elif app.get("external") and zone:
+            problems.append(
+                "%s.external: %r is under %s, a zone this definition holds (App Platform manages its record "
+                "there); remove external: true" % (path, domain, zone)
+            )
+        elif not app.get("external") and not zone:
+            problems.append(
+                "%s.domain: %r is not under a DNS zone this definition holds (oxy_dns.domain: %s); use a name "
+                "under it, such as %s, or set %s.external: true if this domain is deliberately the app's and "
+                "managed elsewhere" % (path, domain, held, example, path)
+            )
+    return problems
+
+
+PRINTABLE = re.compile(r"[ -~]*")  # one line of printable ASCII: what a TXT value here holds
+SPF_MECHANISM = re.compile(r"([-+~?]?)(all|include|a|mx|ptr|ip4|ip6|exists)((?::|/).*)?", re.IGNORECASE)
+SPF_MODIFIER = re.compile(r"([a-z][a-z0-9_.-]*)=(.*)", re.IGNORECASE)
+SPF_HOST_ARGUMENT = re.compile(r"(?::([^/]+))?(?:/([0-9]{1,3}))?(?://([0-9]{1,3}))?")
+SPF_MAX_LOOKUPS = 10  # RFC 7208 4.6.4: more DNS lookups is a permerror
+SPF_EXAMPLE = "v=spf1 mx -all"
+
+
+def spf_problems(path, record):
+    """An SPF record (RFC 7208) that cannot let the world send as the domain: it ends in -all or ~all.
+
+    ``+all`` (or a bare ``all``), ``?all``, no ``all`` at all, ``ip4``/``ip6`` networks that together cover
+    an IP family with a passing qualifier, terms after ``all``, malformed terms and more than 10 DNS lookups
+    are problems.
+    """
+    if not isinstance(record, str) or not PRINTABLE.fullmatch(record):
+        return ["%s: %r is not one line of printable ASCII; an SPF record reads like %r" % (path, record, SPF_EXAMPLE)]
+    terms = record.split()
+    if not terms or terms[0].lower() != "v=spf1":
+        return ["%s: %r does not start with v=spf1; an SPF record reads like %r" % (path, record, SPF_EXAMPLE)]
+    problems = []
+    ending = None
+    lookups = 0
+    passing = []
+    modifiers = set()
+    for term in terms[1:]:
+        mechanism = SPF_MECHANISM.fullmatch(term)
+        modifier = None if mechanism else SPF_MODIFIER.fullmatch(term)
+        if modifier:
+            name = modifier.group(1).lower()
+            if name in ("redirect", "exp"):
+                if name in modifiers or not modifier.group(2):
+                    problems.append("%s: %r: %s= takes one domain, once" % (path, term, name))
+                modifiers.add(name)
+                lookups += name == "redirect"
+            continue
+        if not mechanism:
+            problems.append("%s: %r is not an SPF mechanism or modifier (RFC 7208)" % (path, term))
+            continue
+        qualifier, name, argument = mechanism.group(1), mechanism.group(2).lower(), mechanism.group(3) or ""
+        if ending is not None:
+            problems.append(
+                "%s: %r comes after %r, which ends the evaluation; %r never counts" % (path, term, ending, term)
+            )
+        if name == "all":
+            ending = term
+            if argument:
+                problems.append("%s: %r: all takes no argument" % (path, term))
+            elif qualifier in ("", "+"):
+                problems.append(
+                    "%s: %r lets every server on the Internet send mail as the domain; allowed: -all (others fail) "
+                    "or ~all (others soft-fail)" % (path, term)
+                )
+            elif qualifier == "?":
+                problems.append(
+                    "%s: %r is neutral about every other server, so forged mail passes as undecided; allowed: "
+                    "-all (others fail) or ~all (others soft-fail)" % (path, term)
+                )
+        elif name in ("ip4", "ip6"):
+            network = parse_network(argument[1:]) if argument.startswith(":") else None
+            if network is None or network.version != int(name[-1]):
+                problems.append("%s: %r is not %s:<IPv%s address or CIDR>" % (path, term, name, name[-1]))
+            elif qualifier in ("", "+"):
+                passing.append(str(network))
+        else:
+            lookups += 1
+            host = SPF_HOST_ARGUMENT.fullmatch(argument)
+            prefixes = [int(p) for p in (host.group(2), host.group(3)) if p] if host else []
+            if (
+                not host
+                or (name in ("include", "exists") and not host.group(1))
+                or (name in ("include", "exists", "ptr") and prefixes)
+                or int(host.group(2) or 0) > 32
+                or int(host.group(3) or 0) > 128
+            ):
+                problems.append("%s: %r is not a valid %s mechanism" % (path, term, name))
+            elif qualifier in ("", "+") and 0 in prefixes:
+                problems.append(
+                    "%s: %r passes every address (a /0 around the host), as +all does; drop the /0" % (path, term)
+                )
+    families = whole_families(passing)
+    if families:
+        problems.append(
+            "%s: %s together pass every %s address, as +all does; list the mail servers only"
+            % (path, ", ".join(passing), _families_text(families))
+        )
+    if ending is None and "redirect" not in modifiers:
+        problems.append(
+            "%s: %r ends without -all or ~all, so every other server is neutral, as with ?all; end it with -all "
+            "or ~all" % (path, record)
+        )
+    if lookups > SPF_MAX_LOOKUPS:
+        problems.append(
+            "%s: %r takes %d DNS lookups (include, a, mx, ptr, exists, redirect); receivers allow %d and fail "
+            "the record beyond that (permerror)" % (path, record, lookups, SPF_MAX_LOOKUPS)
+        )
+    return problems
+
+
+DMARC_POLICIES = ("none", "quarantine", "reject")
+DMARC_URI = re.compile(r"mailto:[^@\s,;!]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.[a-z]{2,63}(![0-9]+[kmgt]?)?", re.IGNORECASE)
+DMARC_EXAMPLE = "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"
+
+
+def _dmarc_value_problem(name, value):
+    """What is wrong with one DMARC tag's value (RFC 7489 6.3), or None."""
+    if name in ("p", "sp", "np"):
+        ok = value in DMARC_POLICIES
+        allowed = ", ".join(DMARC_POLICIES)
+    elif name in ("adkim", "aspf"):
+        ok, allowed = value in ("r", "s"), "r, s"
+    elif name == "pct":
+        ok, allowed = _int(value) is not None and 0 <= _int(value) <= 100 and value.isdigit(), "0 to 100"
+    elif name == "ri":
+        ok, allowed = value.isdigit() and int(value) < 2**32, "seconds, such as 86400"
+    elif name == "fo":
+        ok, allowed = all(option in ("0", "1", "d", "s") for option in value.split(":")), "0, 1, d, s joined by ':'"
+    elif name == "rf":
+        ok, allowed = all(option == "afrf" for option in value.split(":")), "afrf"
+    else:  # rua, ruf
+        ok = all(DMARC_URI.fullmatch(uri.strip()) for uri in value.split(","))
+        allowed = "mailto: addresses joined by ',', such as mailto:dmarc@example.com"
+    return None if ok else allowed
+
+
+def dmarc_problems(path, record):
+    """A DMARC record (RFC 7489) well formed: ``v=DMARC1; p=none|quarantine|reject``, then known tags once each."""
+    if not isinstance(record, str) or not PRINTABLE.fullmatch(record):
+        return [
+            "%s: %r is not one line of printable ASCII; a DMARC record reads like %r" % (path, record, DMARC_EXAMPLE)
+        ]
+    parts = [part.strip() for part in record.split(";")]
+    if parts and not parts[-1]:
+        parts.pop()  # a final ';' is allowed
+    tags = []
+    for part in parts:
+        pair = re.fullmatch(r"([a-z]+) *= *([^ ]+(?: *, *[^ ]+)*)", part)
+        if not pair:
+            return ["%s: %r is not a tag=value pair; a DMARC record reads like %r" % (path, part, DMARC_EXAMPLE)]
+        tags.append((pair.group(1), pair.group(2)))
+    if not tags or tags[0] != ("v", "DMARC1"):
+        return ["%s: %r does not start with v=DMARC1; a DMARC record reads like %r" % (path, record, DMARC_EXAMPLE)]
+    if len(tags) < 2 or tags[1][0] != "p":
+        return [
+            "%s: %r: p= (none, quarantine or reject) must follow v=DMARC1; a DMARC record reads like %r"
+            % (path, record, DMARC_EXAMPLE)
+        ]
+    problems = []
+    seen = set()
+    known = ("p", "sp", "np", "adkim", "aspf", "pct", "ri", "fo", "rf", "rua", "ruf")
+    for name, value in tags[1:]:
+        if name in seen or name not in known:
+            why = "is given twice" if name in seen else "is not a DMARC tag; allowed: %s" % ", ".join(known)
+            problems.append("%s: %s= %s" % (path, name, why))
+            continue
+        seen.add(name)
+        allowed = _dmarc_value_problem(name, value)
+        if allowed:
+            problems.append("%s: %s=%s is not allowed; allowed: %s" % (path, name, value, allowed))
+    return problems
+
+
+def dns_problems(definition):
+    """The zone's name, its record names and TTL as DigitalOcean DNS accepts them; its SPF and DMARC records."""
+    if not isinstance(definition.get("oxy_dns"), dict):
+        return []
+    dns = definition["oxy_dns"]
+    problems = []
+    if "domain" in dns:
+        problems += name_problems("oxy_dns.domain", dns.get("domain"), "domain")
+    for field in ("api", "mail"):
+        if field in dns:
+            problems += name_problems("oxy_dns." + field, dns.get(field), "record")
+    if "ttl" in dns:
+        ttl = _int(dns.get("ttl"))
+        if ttl is None or not DNS_TTL[0] <= ttl <= DNS_TTL[1]:
+            problems.append(
+                "oxy_dns.ttl: %r is outside what DigitalOcean DNS accepts; allowed: %d to %d seconds (such as 1800)"
+                % (dns.get("ttl"), DNS_TTL[0], DNS_TTL[1])
+            )
+    if "spf" in dns:
+        problems += spf_problems("oxy_dns.spf", dns.get("spf"))
+    if "dmarc" in dns:
+        problems += dmarc_problems("oxy_dns.dmarc", dns.get("dmarc"))
+    return problems
+
+
+# -- Names the database keeps for itself ------------------------------------------------------------
+def reserved_name_problems(definition):
+    """No app's MongoDB user or database takes a name the cluster keeps (compared in any case)."""
+    node_env = definition.get("oxy_node_env")
+    suffixes = _dict(definition.get("oxy_env_suffixes"))
+    problems = []
+    for index, app in _apps(definition):
+        user = app.get("app")
+        if not isinstance(user, str) or not user:
+            continue
+        if user.lower() in RESERVED_USERS:
+            problems.append(
+                "oxy_apps[%d].app: %r is a reserved MongoDB user name (each app's user is named after its app; "
+                "doadmin is DigitalOcean's administrator of the cluster); reserved: %s"
+                % (index, user, ", ".join(RESERVED_USERS))
+            )
+        database = app_database(app, node_env, suffixes)
+        if isinstance(database, str) and database.lower() in RESERVED_DATABASES:
+            problems.append(
+                "oxy_apps[%d].%s: %r is a database MongoDB keeps for itself; reserved (in any case): %s"
+                % (index, "database" if app.get("database") else "app", database, ", ".join(RESERVED_DATABASES))
+            )
+    return problems
+
+
 def app_region_problems(definition):
     region = definition.get("oxy_region")
-    family = re.sub(r"\d+$", "", region) if isinstance(region, str) else None
+    family = re.sub(r"[0-9]+\Z", "", region) if isinstance(region, str) else None
     problems = []
     for index, app in _apps(definition):
         if app.get("in_vpc") and family and app.get("region") != family:
@@ -452,11 +937,15 @@ def environment_problems(definition, account=None, max_source_share=None):
             return ["oxy_max_source_share: %s is outside (0, 1); allowed: a share such as 1/65536" % max_source_share]
     problems = []
     problems += firewall_problems(definition, max_source_share)
+    problems += world_open_problems(definition)
     problems += node_env_problems(definition)
     problems += uniqueness_problems(definition)
     problems += naming_problems(definition)
+    problems += reserved_name_problems(definition)
     problems += image_tag_problems(definition)
     problems += app_region_problems(definition)
+    problems += app_domain_problems(definition)
+    problems += dns_problems(definition)
     problems += credential_problems(definition)
     if account:
         problems += account_problems(definition, account)
