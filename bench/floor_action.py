@@ -13,7 +13,7 @@ import json
 import os
 
 from ansible.errors import AnsibleError
-from ansible_collections.oxy.infra.plugins.plugin_utils._controller import action_for
+from ansible_collections.oxy.infra.plugins.plugin_utils._controller import InControllerAction
 
 
 def task_key(task) -> str:
@@ -21,9 +21,10 @@ def task_key(task) -> str:
 
 
 def floor_for(name: str):
-    real = action_for(name)
+    """The floor's action plugin of ``oxy.infra.<name>`` (every module's is alike; the name says which file)."""
+    del name
 
-    class ActionModule(real):
+    class ActionModule(InControllerAction):
         def run(self, tmp=None, task_vars=None):
             replay = os.environ.get("OXY_BENCH_REPLAY")
             if replay:

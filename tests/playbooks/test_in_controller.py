@@ -1,6 +1,6 @@
 """The DigitalOcean modules run inside the controller (plugins/action, plugins/plugin_utils/_controller.py):
 same results as a module process, Ansible's own validation, no_log, check mode, diff, module_defaults,
-delegate_to another host, and the run's read cache (one read per run, emptied by writes, waits poll past it)."""
+delegate_to another host. The run's read cache has its own tests: test_read_cache.py."""
 
 from __future__ import annotations
 
@@ -66,9 +66,11 @@ def test_same_results_as_a_module_process(sandbox, tmp_path):
         assert run.rc == 0, run.out
         if way == "controller":
             assert "oxy.infra.vpc: running in the controller" in run.out
-            assert "AnsiballZ_vpc.py" not in run.out
         else:
-            assert "AnsiballZ_vpc.py" in run.out
+            assert "oxy.infra.vpc: running a module process (oxy_infra_in_controller is false)" in run.out
+        # Neither writes a module file: in the controller there is none, and the module process is pipelined
+        # (ansible.cfg sets pipelining under [connection], which the local connection reads too).
+        assert "AnsiballZ_vpc.py" not in run.out
         # The refused and unknown tasks wrote nothing: one create, nothing else.
         writes = [e for e in sandbox.log(mark) if e["method"] not in ("GET", "HEAD")]
         assert [(e["method"], e["path"]) for e in writes] == [("POST", "/v2/vpcs")]
@@ -160,70 +162,6 @@ def test_delegating_to_another_host_runs_a_module_process_there(sandbox, tmp_pat
     assert sandbox.log(mark) == []
 
 
-def test_one_read_per_run_emptied_by_writes(sandbox, tmp_path):
-    tasks = """
-    - oxy.infra.vpc_info: {}
-    - oxy.infra.vpc_info: {name: cache-a}
-    - name: A write empties the cache
-      oxy.infra.vpc: {name: cache-a, region: ams3}
-    - oxy.infra.vpc_info: {name: cache-a}
-      register: after
-    - ansible.builtin.assert:
-        that: after.vpcs | length == 1
-    - oxy.infra.vpc_info: {}
-      vars: {oxy_infra_read_cache: false}
-    """
-    path = playbook(tmp_path, tasks)
-    mark = sandbox.summary()["last_seq"]
-    run = ansible_playbook(sandbox, path)
-    assert run.rc == 0, run.out
-    # One read answers both info tasks and the VPC module's lookup; the create; one read after the write;
-    # one with the cache off.
-    calls = [(e["method"], e["path"].split("?")[0]) for e in sandbox.log(mark)]
-    assert calls == [
-        ("GET", "/v2/vpcs"),
-        ("POST", "/v2/vpcs"),
-        ("GET", "/v2/vpcs"),
-        ("GET", "/v2/vpcs"),
-    ], calls
-    # A second run reads again: the cache lives as long as one run.
-    mark = sandbox.summary()["last_seq"]
-    assert ansible_playbook(sandbox, playbook(tmp_path, "- oxy.infra.vpc_info: {}\n", "again.yml")).rc == 0
-    assert gets(sandbox, mark, "/v2/vpcs") == 1
-
-
-def test_waits_poll_past_the_cache(sandbox, tmp_path):
-    """A deployment still running when one task looked is polled by the wait; the next read is fresh."""
-    sandbox.configure(app_delay=3)
-    tasks = """
-    - oxy.infra.app:
-        name: cache-app
-        region: nyc
-        wait: false
-        spec: {services: [{name: web, image: {registry_type: DOCR, repository: mention, tag: 1.0.0}}]}
-      register: started
-    - oxy.infra.app_info: {name: cache-app}
-    - name: Wait for the deployment
-      oxy.infra.app: {name: cache-app}
-      register: waited
-    - oxy.infra.app_info: {name: cache-app}
-      register: after
-    - ansible.builtin.assert:
-        that:
-          - waited.deployment.phase == 'ACTIVE'
-          - after.apps[0].active_deployment.id == waited.deployment.id
-          - started.app.active_deployment is not defined or started.app.active_deployment.id != waited.deployment.id
-    """
-    mark = sandbox.summary()["last_seq"]
-    run = ansible_playbook(sandbox, playbook(tmp_path, tasks))
-    assert run.rc == 0, run.out
-    calls = [(e["method"], e["path"].split("?")[0].rsplit("/", 2)[-2:]) for e in sandbox.log(mark)]
-    polls = [i for i, (method, path) in enumerate(calls) if method == "GET" and path[0] == "deployments"]
-    assert len(polls) >= 2, calls  # the wait polled past what it was first told
-    # After the wait, the app is read again (fresh), not answered from before the deployment ended.
-    assert [c for c in calls[polls[-1] + 1 :] if c[0] == "GET"] == [("GET", ["v2", "apps"])], calls
-
-
 def test_retries_a_module_process_and_dates_go_past_the_cache(sandbox, tmp_path):
     """until: reads afresh each attempt; a module process's write empties the cache; YAML dates reach the module
     as a module process gets them (ISO strings), so a free-form spec holding one is idempotent."""
@@ -263,30 +201,6 @@ def test_retries_a_module_process_and_dates_go_past_the_cache(sandbox, tmp_path)
     vpc_reads = [e for e in sandbox.log(mark) if e["path"].split("?")[0] == "/v2/vpcs"]
     # One read, two attempts that read afresh, the module process's lookup and create, the read after it.
     assert [e["method"] for e in vpc_reads] == ["GET", "GET", "GET", "GET", "POST", "GET"], vpc_reads
-
-
-def test_the_cache_on_disk_holds_no_readable_secret(tmp_path):
-    """Entries are sealed with the run's key: a password read from the API is not in any file."""
-    from ansible_collections.oxy.infra.plugins.plugin_utils._controller import ReadCache, read_cache_for
-
-    cache = read_cache_for({"api_url": "https://api.example", "token": "tok-123"}, directory=str(tmp_path))
-    key = cache.key("databases.list_clusters", (), {})
-    generation = cache.generation()
-    cache.put(key, {"databases": [{"connection": {"password": "hunter2-secret"}}]}, generation)
-    assert cache.get(key)["databases"][0]["connection"]["password"] == "hunter2-secret"
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            assert b"hunter2" not in data and b"tok-123" not in data
-            assert path.stat().st_mode & 0o077 == 0
-    # Another token, or after a write, is a miss.
-    other = ReadCache(str(tmp_path), "https://api.example\nother")
-    assert other.get(other.key("databases.list_clusters", (), {})) is None
-    cache.invalidate()
-    assert cache.get(key) is None
-    # A read made before a write and stored after it is never served.
-    cache.put(key, {"stale": True}, generation)
-    assert cache.get(key) is None
 
 
 def test_the_action_plugins_cover_every_digitalocean_module():

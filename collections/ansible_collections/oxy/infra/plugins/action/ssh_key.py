@@ -1,9 +1,11 @@
 # Copyright (c) oxy.infra engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""oxy.infra.ssh_key, run in the controller without a module process (plugin_utils/_controller.py)."""
+"""A DigitalOcean module of oxy.infra, run in the controller: see plugins/plugin_utils/_controller.py."""
 
 from __future__ import annotations
 
-from ansible_collections.oxy.infra.plugins.plugin_utils._controller import action_for
+from ansible_collections.oxy.infra.plugins.plugin_utils._controller import InControllerAction
 
-ActionModule = action_for("ssh_key")
+
+class ActionModule(InControllerAction):
+    pass

@@ -48,11 +48,13 @@ notes:
     runs on the controller's own host (a local connection, no C(become), no C(async)) and the controller's Python
     has pydo; otherwise, or with the variable C(oxy_infra_in_controller=false), it runs as a module process on the
     target as any module does. Validation, C(no_log) masking, check mode and diff are the same either way.
-  - In the controller, the modules of one run share a read cache (per API URL and token); a read already made by an
-    earlier task is not sent again until a write, a wait that had to poll, or the end of the run empties it; a task
-    that retries (C(until)) reads afresh on every attempt. It is kept encrypted in the run's local temporary
-    directory. Turn it off for a task with C(oxy_infra_read_cache=false). Writes made by other means during the run
-    (M(ansible.builtin.uri), the console) are not seen by it; read with the cache off after them.
+  - In the controller, the modules of one run share a read cache (per API URL and token). It answers only what
+    cannot decide a write - lookups (which id a name has, a catalog, the first look of a wait), younger than a
+    minute - and, within one task, a read to the later items of its loop. Every module reads the state it compares
+    with its definition afresh, so a change made between two tasks (the console, a second run) is seen. Writes empty
+    it; a task that retries (C(until) or C(retries)) or sets C(oxy_infra_read_cache=false) is answered nothing,
+    and what it reads refreshes the cache. It is kept encrypted in the run's local temporary directory. The rule is
+    written in the collection's C(plugins/plugin_utils/_read_cache.py).
 """
 
     ATTRIBUTES = r"""

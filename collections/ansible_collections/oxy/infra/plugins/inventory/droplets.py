@@ -80,7 +80,7 @@ compose:
 
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+from ansible_collections.oxy.infra.plugins.module_utils._api import (
     HAS_PYDO,
     DigitalOceanAPI,
     DigitalOceanError,

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 INFO_ARGUMENT_SPEC = dict(
     name=dict(type="str"),

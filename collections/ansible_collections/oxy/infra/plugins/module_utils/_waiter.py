@@ -7,6 +7,12 @@ from __future__ import annotations
 import contextlib
 import time
 
+# The options of every module that waits (doc fragment section WAIT).
+WAIT_ARGUMENT_SPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int"),
+)
+
 
 class WaitError(Exception):
     """A wait that ended without the resource being ready.
@@ -53,10 +59,21 @@ class Waiter:
     ``ready`` may raise WaitFailed to stop at once. A ``fetch`` that answers None (the
     resource is not visible yet just after a create) is polled again. ``results`` (a dict, or
     a function of the last resource seen) are the partial results a failed wait carries.
+
+    ``first_look`` and ``polls`` are the API's read blocks (``DigitalOceanAPI.lookups`` and
+    ``.polls``): the first look may be answered by the run's read cache, the polls never are.
     """
 
     def __init__(
-        self, timeout, interval=1.0, max_interval=10.0, ratio=0.1, sleep=time.sleep, clock=time.monotonic, fresh=None
+        self,
+        timeout,
+        interval=1.0,
+        max_interval=10.0,
+        ratio=0.1,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        first_look=None,
+        polls=None,
     ):
         self.timeout = timeout
         self.interval = interval
@@ -64,16 +81,20 @@ class Waiter:
         self.ratio = ratio
         self.sleep = sleep
         self.clock = clock
-        self.fresh = fresh or contextlib.nullcontext
+        self.first_look = first_look or contextlib.nullcontext
+        self.polls = polls or contextlib.nullcontext
 
-    def until(self, fetch, ready, describe, results=None):
-        """The first look may be answered by the run's read cache; once the resource is not ready, polls are fresh."""
+    def until(self, fetch, ready, describe, results=None, current=None):
+        """``current``, when given, is the first look (the module just read it); otherwise ``fetch`` makes it."""
         started = self.clock()
         deadline = started + self.timeout
-        resource = fetch()
+        resource = current
+        if resource is None:
+            with self.first_look():
+                resource = fetch()
         if resource is not None and _ready(ready, resource, results):
             return resource
-        with self.fresh():
+        with self.polls():
             while True:
                 now = self.clock()
                 remaining = deadline - now
@@ -89,16 +110,25 @@ class Waiter:
 
 
 class NoWaiter:
-    """Check mode and ``wait: false``: look once, never sleep."""
+    """Check mode and ``wait: false``: look once (a lookup: it reports, it decides nothing), never sleep."""
 
-    def until(self, fetch, ready, describe, results=None):
-        return fetch()
+    def __init__(self, first_look=None):
+        self.first_look = first_look or contextlib.nullcontext
+
+    def until(self, fetch, ready, describe, results=None, current=None):
+        if current is not None:
+            return current
+        with self.first_look():
+            return fetch()
 
 
-def waiter_for(module_params, check_mode, default_timeout, sleep=time.sleep, fresh=None):
+def waiter_for(module_params, check_mode, default_timeout, api=None, sleep=time.sleep):
+    """The waiter of a module run; ``api`` (a ``DigitalOceanAPI``) gives it its read blocks."""
+    first_look, polls = (api.lookups, api.polls) if api is not None else (None, None)
     if check_mode or not module_params.get("wait", True):
-        return NoWaiter()
-    return Waiter(module_params.get("wait_timeout") or default_timeout, sleep=sleep, fresh=fresh)
+        return NoWaiter(first_look)
+    timeout = module_params.get("wait_timeout") or default_timeout
+    return Waiter(timeout, sleep=sleep, first_look=first_look, polls=polls)
 
 
 # -- predicates ----------------------------------------------------------------------------

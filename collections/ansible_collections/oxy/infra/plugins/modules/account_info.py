@@ -55,19 +55,22 @@ database_options:
         layouts: [{num_nodes: 3, sizes: [db-s-1vcpu-2gb]}]
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 
 class AccountReader(ResourceManager):
     result_key = "account"
 
     def run(self):
-        return dict(
-            changed=False,
-            regions=self.api.list("regions.list", "regions"),
-            sizes=self.api.list("sizes.list", "sizes"),
-            database_options=self.api.call("databases.list_options"),
-        )
+        """The account's catalog: lookups, which every task of a run may share (plugin_utils/_read_cache.py)."""
+        with self.api.lookups():
+            return dict(
+                changed=False,
+                regions=self.api.list("regions.list", "regions"),
+                sizes=self.api.list("sizes.list", "sizes"),
+                database_options=self.api.call("databases.list_options"),
+            )
 
 
 def main():

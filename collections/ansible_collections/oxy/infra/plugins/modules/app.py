@@ -109,13 +109,10 @@ import hmac
 import json
 import os
 
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanError,
-    DigitalOceanModule,
-    ResourceManager,
-    pending,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import deployment_done
 
 DEFAULT_WAIT = 900
@@ -201,6 +198,7 @@ class AppManager(ResourceManager):
     delete_operation = "apps.delete"
     default_wait = DEFAULT_WAIT
     kind = "app"
+    desired_options = ("spec", "region", "vpc", "secret_envs", "project")
 
     def find(self):
         name = self.params["name"]
@@ -344,7 +342,7 @@ class AppManager(ResourceManager):
 
     def project_id(self):
         name = self.params["project"]
-        project = self.named(self.api.list("projects.list", "projects"), name, "project name")
+        project = self.named(self.api.list("projects.list", "projects", lookup=True), name, "project name")
         if project is None:
             raise DigitalOceanError("project: no project named %r" % name)
         return project["id"]
@@ -354,8 +352,12 @@ class AppManager(ResourceManager):
         return body["app"] if body else None
 
     def wait(self, app):
-        """Wait for the newest deployment of ``app`` to finish; fail with its failing step."""
-        deployments = self.api.call("apps.list_deployments", app["id"], per_page=1).get("deployments") or []
+        """Wait for the newest deployment of ``app`` to finish; fail with its failing step.
+
+        The list's newest deployment is the wait's first look (a lookup: it decides no write).
+        """
+        with self.api.lookups():
+            deployments = self.api.call("apps.list_deployments", app["id"], per_page=1).get("deployments") or []
         if not deployments:
             return None
         newest = deployments[0]
@@ -364,6 +366,7 @@ class AppManager(ResourceManager):
             deployment_done,
             "deployment %s of app %s" % (newest["id"], app["spec"]["name"]),
             results=lambda last: dict(app_id=app["id"], deployment=_deployment_facts(last or newest)),
+            current=newest,
         )
 
     def absent(self, current):

@@ -79,7 +79,8 @@ password:
 import base64
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 REGISTRY_HOST = "registry.digitalocean.com"
 

@@ -97,12 +97,8 @@ database:
 import re
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanModule,
-    ResourceManager,
-    pending,
-    redact,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending, redact
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import database_online
 
 DEFAULT_WAIT = 1800
@@ -122,6 +118,16 @@ class ClusterManager(ResourceManager):
     delete_operation = "databases.destroy_cluster"
     default_wait = DEFAULT_WAIT
     kind = "database cluster"
+    desired_options = (
+        "version",
+        "size",
+        "num_nodes",
+        "region",
+        "vpc",
+        "private_network_uuid",
+        "tags",
+        "storage_size_mib",
+    )
 
     def find(self):
         p = self.params
@@ -144,7 +150,7 @@ class ClusterManager(ResourceManager):
 
     def validate(self, current):
         p = self.params
-        options = self.api.call("databases.list_options")
+        options = self.api.call("databases.list_options", lookup=True)
         engine = (options.get("options") or {}).get(p["engine"])
         if engine is None:
             self.do.fail("engine: %s clusters are not offered" % p["engine"])
@@ -210,7 +216,7 @@ class ClusterManager(ResourceManager):
         change.update(want)
         cluster = current
         if not self.do.check_mode:
-            cluster = self.wait(current)
+            cluster = self.wait(current, seen=True)
             if change.changed:
                 self.apply(cluster, before, change.after)
                 cluster = self.wait(self.fetch(cluster["id"]))
@@ -230,12 +236,14 @@ class ClusterManager(ResourceManager):
             for tag in sorted(set(before["tags"]) - set(after["tags"])):
                 self.api.call("tags.unassign_resources", tag, {"resources": ref})
 
-    def wait(self, cluster):
+    def wait(self, cluster, seen=False):
+        """Wait for ``cluster`` to be online; ``seen``: it was just read, so it is the first look."""
         return self.waiter.until(
             lambda: self.fetch(cluster["id"]),
             database_online,
             "cluster %s to be online" % cluster["name"],
             results=lambda last: dict(database=redact(last or cluster)),
+            current=cluster if seen else None,
         )
 
     def absent(self, current):

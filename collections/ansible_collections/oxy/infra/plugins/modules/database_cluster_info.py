@@ -34,8 +34,8 @@ databases:
   elements: dict
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import redact
 from ansible_collections.oxy.infra.plugins.module_utils._info import run_info
+from ansible_collections.oxy.infra.plugins.module_utils._resources import redact
 
 
 def main():

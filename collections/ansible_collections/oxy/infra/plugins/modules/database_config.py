@@ -54,7 +54,8 @@ eviction_policy:
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 CACHING = ("valkey", "redis")
 

@@ -98,7 +98,8 @@ network:
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._connection import ConnectionProblem, connection_uri
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 VIEW_CREDENTIALS = "database:view_credentials"
 CACHING = ("valkey", "redis")
@@ -110,7 +111,7 @@ class ConnectionReader(ResourceManager):
 
     def run(self):
         p = self.params
-        cluster = self.cluster(p["cluster"], ENGINES)
+        cluster = self.cluster(p["cluster"], ENGINES, lookup=False)  # its connection blocks, read afresh
         if cluster is None:  # check mode, the cluster still to be created
             return dict(changed=False, skipped=True, msg="cluster %r does not exist yet" % p["cluster"])
         engine = cluster["engine"]

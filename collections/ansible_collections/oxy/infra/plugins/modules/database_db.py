@@ -46,7 +46,8 @@ db:
   type: dict
 """
 
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 DB_ENGINES = ("mongodb", "pg", "mysql")
 

@@ -78,13 +78,10 @@ rules:
 
 import ipaddress
 
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanError,
-    DigitalOceanModule,
-    ResourceManager,
-    pending,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
 
 
 def source_set(rules):
@@ -100,7 +97,7 @@ class TrustedSourcesManager(ResourceManager):
     def by_name(self, names, operation, key, label, name_of):
         if not names:
             return []
-        items = self.api.list(operation, key)
+        items = self.api.list(operation, key, lookup=True)
         ids = []
         for name in names:
             found = self.named(items, name, "%s name" % label, name_of)

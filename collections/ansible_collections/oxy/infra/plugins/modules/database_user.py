@@ -93,7 +93,8 @@ password:
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 USER_ENGINES = ("mongodb", "pg", "mysql", "kafka", "opensearch")
 CACHING = ("valkey", "redis")

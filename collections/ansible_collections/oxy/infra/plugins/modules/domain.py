@@ -56,7 +56,8 @@ domain:
 
 import ipaddress
 
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 
 class DomainManager(ResourceManager):

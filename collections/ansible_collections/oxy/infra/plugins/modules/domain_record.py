@@ -93,7 +93,8 @@ record:
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 FIELDS = ("type", "name", "data", "ttl", "priority", "port", "weight", "flags", "tag")
 REQUIRED = {"MX": ("priority",), "SRV": ("priority", "port", "weight"), "CAA": ("flags", "tag")}
@@ -130,7 +131,7 @@ class RecordManager(ResourceManager):
                 self.do.fail("%s required for %s records" % (" and ".join(missing), p["type"]))
         if p["match"] == "data" and not p["data"]:
             self.do.fail("data is required with match=data")
-        zone = self.api.call("domains.get", domain, missing_ok=True)
+        zone = self.api.call("domains.get", domain, missing_ok=True, lookup=True)
         if zone is None and p["state"] == "absent":
             # No zone, no record: already as wanted.
             return dict(changed=False, record={}, diff=dict(before={}, after={}))
@@ -162,11 +163,11 @@ class RecordManager(ResourceManager):
     def records(self, domain, name, fqdn):
         """The zone's records this task is about: of this name and type, and this data with O(match=data).
 
-        A module process asks the API to filter; in the controller, one read of the whole zone
-        (the run's read cache keeps it) serves every record task of the run.
+        A module process asks the API to filter; in the controller, one read of the whole zone serves
+        every item of the task's loop (the run's read cache answers a task's own reads to its later items).
         """
         kind = self.params["type"]
-        if self.api.reads is None:
+        if self.api.cache is None:
             found = self.api.list("domains.list_records", "domain_records", domain, name=fqdn, type=kind)
         else:
             found = [

@@ -124,11 +124,8 @@ action:
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanModule,
-    ResourceManager,
-    pending,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitFailed, droplet_active
 
 DEFAULT_WAIT = 300
@@ -164,6 +161,18 @@ class DropletManager(ResourceManager):
     delete_operation = "droplets.destroy"
     default_wait = DEFAULT_WAIT
     kind = "Droplet"
+    desired_options = (
+        "region",
+        "size",
+        "image",
+        "vpc",
+        "vpc_uuid",
+        "ssh_keys",
+        "tags",
+        "monitoring",
+        "ipv6",
+        "backups",
+    )
 
     def find(self):
         name = self.params["name"]
@@ -237,14 +246,14 @@ class DropletManager(ResourceManager):
         change.update(want)
         droplet = current
         if change.changed and not self.do.check_mode:
-            droplet = self.wait(current)
+            droplet = self.wait(current, seen=True)
             if change.after.get("tags") != before["tags"]:
                 self.retag(droplet, before["tags"], change.after["tags"])
             if change.after.get("size") != before["size"]:
                 self.resize(droplet, change.after["size"])
             droplet = self.fetch(droplet["id"])
         elif not self.do.check_mode:
-            droplet = self.wait(current)
+            droplet = self.wait(current, seen=True)
         return self.result(change.changed, droplet, change)
 
     def retag(self, droplet, old, new):
@@ -270,12 +279,14 @@ class DropletManager(ResourceManager):
         self.action(droplet, {"type": "resize", "size": size, "disk": self.params["resize_disk"]})
         self.action(droplet, {"type": "power_on"})
 
-    def wait(self, droplet):
+    def wait(self, droplet, seen=False):
+        """Wait for ``droplet`` to be active; ``seen``: it was just read, so it is the first look."""
         return self.waiter.until(
             lambda: self.fetch(droplet["id"]),
             droplet_active,
             "Droplet %s to become active" % droplet["name"],
             results=lambda last: dict(droplet=last or droplet),
+            current=droplet if seen else None,
         )
 
     def result(self, changed, droplet, change):

@@ -106,13 +106,10 @@ firewall:
 import ipaddress
 import re
 
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, normalize_set
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanError,
-    DigitalOceanModule,
-    ResourceManager,
-    pending,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import firewall_settled
 
 DEFAULT_WAIT = 120
@@ -187,7 +184,7 @@ class FirewallManager(ResourceManager):
 
     def droplet_id(self, name):
         if self._droplets is None:
-            self._droplets = self.api.list("droplets.list", "droplets")
+            self._droplets = self.api.list("droplets.list", "droplets", lookup=True)
         found = self.named(self._droplets, name, "Droplet name")
         if found is None:
             if self.do.check_mode:  # a plan on an account where the Droplet is still to be created

@@ -92,13 +92,10 @@ assigned:
   elements: str
 """
 
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanError,
-    DigitalOceanModule,
-    ResourceManager,
-    pending,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
 
 FIELDS = ("name", "purpose", "description", "environment", "is_default")
 
@@ -130,13 +127,13 @@ class ProjectManager(ResourceManager):
             if not urn.startswith(("do:droplet:", "do:dbaas:", "do:app:", "do:domain:", "do:vpc:")):
                 self.do.fail("resources: %r is not a URN like do:droplet:ID or do:dbaas:UUID" % urn)
         if p["droplets"]:
-            droplets = self.api.list("droplets.list", "droplets")
+            droplets = self.api.list("droplets.list", "droplets", lookup=True)
             urns += self._urns(p["droplets"], "droplet", lambda n: self._one(droplets, n, "name", "do:droplet:%s"))
         if p["databases"]:
-            clusters = self.api.call("databases.list_clusters").get("databases") or []
+            clusters = self.api.call("databases.list_clusters", lookup=True).get("databases") or []
             urns += self._urns(p["databases"], "database", lambda n: self._one(clusters, n, "name", "do:dbaas:%s"))
         if p["apps"]:
-            apps = self.api.list("apps.list", "apps")
+            apps = self.api.list("apps.list", "apps", lookup=True)
             urns += self._urns(p["apps"], "app", lambda n: self._one(apps, n, "spec.name", "do:app:%s"))
         urns += ["do:domain:%s" % d for d in p["domains"]]
         return sorted(set(urns))

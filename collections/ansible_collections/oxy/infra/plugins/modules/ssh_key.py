@@ -57,7 +57,8 @@ import binascii
 import hashlib
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule, ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 
 def fingerprint_of(public_key):

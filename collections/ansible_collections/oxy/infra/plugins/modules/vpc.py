@@ -73,12 +73,10 @@ vpc:
 
 import ipaddress
 
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, project
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DigitalOceanError,
-    DigitalOceanModule,
-    ResourceManager,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 MANAGED = ("name", "region", "description", "ip_range", "default")
 

@@ -6,7 +6,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
+from ansible_collections.oxy.infra.plugins.module_utils._api import (
     DigitalOceanAPI,
     DigitalOceanError,
     _error_from_body,
@@ -221,22 +221,35 @@ def test_declared_error_body_with_an_unknown_id_keeps_the_wire_status(api_server
     assert err.value.status == 400 and not err.value.ambiguous
 
 
-def test_the_run_read_cache_answers_reads_until_a_write(api_server, no_sleep, tmp_path):
-    """In the controller: a read seen earlier in the run is not sent again; a write, even a failed one, empties it."""
-    from ansible_collections.oxy.infra.plugins.plugin_utils._controller import read_cache_for
+def test_the_run_read_cache_serves_lookups_and_a_tasks_own_reads_until_a_write(api_server, no_sleep, tmp_path):
+    """In the controller: a lookup is answered to any task of the run, a module's own state only to the task that
+    read it; a write, even a failed one, empties it; polls go past it and refresh it."""
+    from ansible_collections.oxy.infra.plugins.plugin_utils import _read_cache
 
     params = dict(api_url=api_server.url, token="dop_v1_test")
     api = api_for(api_server)
-    api.reads = read_cache_for(params, directory=str(tmp_path))
-    later = api_for(api_server)  # another task of the same run
-    later.reads = read_cache_for(params, directory=str(tmp_path))
+    api.cache = _read_cache.read_cache_for(params, directory=str(tmp_path))
+    later = api_for(api_server)  # another task of the same run: another worker process
+    later.cache = _read_cache.read_cache_for(params, directory=str(tmp_path))
+
+    def as_another_task(call, *args, **kwargs):
+        mine = _read_cache.task_run()
+        _read_cache._TASK["token"] = "another task"
+        try:
+            return call(*args, **kwargs)
+        finally:
+            _read_cache._TASK["token"] = mine
+
     api_server.reply(200, {"vpcs": [{"id": "v1", "name": "a"}], "links": {}})
     assert api.call("vpcs.list")["vpcs"][0]["id"] == "v1"
-    assert later.call("vpcs.list")["vpcs"][0]["id"] == "v1"
+    assert api.call("vpcs.list")["vpcs"][0]["id"] == "v1"  # the same task (a later item of its loop)
+    assert as_another_task(later.call, "vpcs.list", lookup=True)["vpcs"][0]["id"] == "v1"  # a lookup
     assert len(api_server.requests) == 1
-    api_server.reply(200, {"vpc": {"id": "v1", "name": "a"}})  # another query is another read
-    later.call("vpcs.get", "v1")
+    api_server.reply(200, {"vpcs": [{"id": "v1", "name": "a", "description": "changed"}], "links": {}})
+    # Another task's own state is read afresh, and refreshes the cache.
+    assert as_another_task(later.call, "vpcs.list")["vpcs"][0]["description"] == "changed"
     assert len(api_server.requests) == 2
+    assert api.call("vpcs.list", lookup=True)["vpcs"][0]["description"] == "changed"
     api_server.reply(500, ERROR_500)  # a PATCH that failed may still have written
     api_server.reply(500, ERROR_500)
     api_server.reply(500, ERROR_500)
@@ -244,19 +257,56 @@ def test_the_run_read_cache_answers_reads_until_a_write(api_server, no_sleep, tm
     with pytest.raises(DigitalOceanError):
         later.call("vpcs.patch", "v1", {"description": "x"})
     api_server.reply(200, {"vpcs": [], "links": {}})
-    assert api.call("vpcs.list")["vpcs"] == []
+    assert api.call("vpcs.list", lookup=True)["vpcs"] == []
     # A wait polls past the cache, and empties it when it ends (what it waited for changed the world).
     api_server.reply(200, {"vpcs": [{"id": "v2", "name": "b"}], "links": {}})
-    with api.fresh():
+    with api.polls():
         assert api.call("vpcs.list")["vpcs"][0]["id"] == "v2"
     api_server.reply(200, {"vpcs": [{"id": "v3", "name": "c"}], "links": {}})
-    assert later.call("vpcs.list")["vpcs"][0]["id"] == "v3"
+    assert later.call("vpcs.list", lookup=True)["vpcs"][0]["id"] == "v3"
     assert [r[0] for r in api_server.requests].count("GET") == 5
+
+
+def test_a_task_that_retries_is_answered_nothing_and_refreshes_the_cache(api_server, no_sleep, tmp_path):
+    from ansible_collections.oxy.infra.plugins.plugin_utils._read_cache import read_cache_for
+
+    params = dict(api_url=api_server.url, token="dop_v1_test")
+    retried = api_for(api_server)
+    retried.cache = read_cache_for(params, directory=str(tmp_path), serves=False)
+    later = api_for(api_server)
+    later.cache = read_cache_for(params, directory=str(tmp_path))
+    api_server.reply(200, {"vpcs": [], "links": {}})
+    api_server.reply(200, {"vpcs": [{"id": "v1", "name": "a"}], "links": {}})
+    assert retried.call("vpcs.list", lookup=True)["vpcs"] == []
+    assert retried.call("vpcs.list", lookup=True)["vpcs"][0]["id"] == "v1"  # the second attempt read afresh
+    assert later.call("vpcs.list", lookup=True)["vpcs"][0]["id"] == "v1"  # what it read is the newest answer
+    assert len(api_server.requests) == 2
+
+
+def test_answers_expire_and_a_hold_answers_nothing(tmp_path):
+    from ansible_collections.oxy.infra.plugins.plugin_utils._read_cache import LIFETIME, ReadCache
+
+    now = [1000.0]
+    cache = ReadCache(str(tmp_path), "scope", clock=lambda: now[0])
+    key = cache.key("vpcs.list", (), {})
+    cache.keep(key, {"vpcs": []}, cache.generation())
+    now[0] += LIFETIME
+    assert cache.answer(key, lookup=True) == {"vpcs": []}
+    now[0] += 1
+    assert cache.answer(key, lookup=True) is None  # too old
+    cache.keep(key, {"vpcs": []}, cache.generation())
+    cache.hold(30)  # an async module process may write for 30 s
+    cache.keep(key, {"vpcs": []}, cache.generation())
+    assert cache.answer(key, lookup=True) is None
+    now[0] += 31
+    assert cache.answer(key, lookup=True) == {"vpcs": []}  # kept after the hold began, answered once it ended
+    cache.keep(key, {"vpcs": [1]}, cache.generation())
+    assert cache.answer(key, lookup=True) == {"vpcs": [1]}
 
 
 def test_a_module_process_has_no_read_cache(api_server, no_sleep):
     api = api_for(api_server)
-    assert api.reads is None
+    assert api.cache is None
     api_server.reply(200, {"vpcs": [], "links": {}})
     api_server.reply(200, {"vpcs": [], "links": {}})
     api.call("vpcs.list")

@@ -7,12 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import (
-    DeleteRefused,
-    DigitalOceanError,
-    DigitalOceanModule,
-    ResourceManager,
-)
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._resources import DeleteRefused, ResourceManager
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import Waiter, WaitFailed, WaitTimeout
 
 

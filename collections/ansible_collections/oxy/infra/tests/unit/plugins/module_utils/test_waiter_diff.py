@@ -38,17 +38,23 @@ def test_waiter_polls_until_ready_with_growing_intervals():
 
 
 def test_only_polls_go_past_the_read_cache():
-    """The first look may come from the run's cache; once not ready, every poll is fresh, then the cache is emptied."""
+    """The first look may come from the run's cache (a lookup), or is what the module just read; once not ready,
+    every poll goes past it, and it is emptied after."""
     import contextlib
 
     clock = Clock()
     log = []
 
     @contextlib.contextmanager
-    def fresh():
-        log.append("fresh")
+    def polls():
+        log.append("polls")
         yield
         log.append("emptied")
+
+    @contextlib.contextmanager
+    def first_look():
+        log.append("lookup")
+        yield
 
     def fetch(states):
         def look():
@@ -58,15 +64,19 @@ def test_only_polls_go_past_the_read_cache():
 
         return look
 
-    waiter = Waiter(timeout=60, sleep=clock.sleep, clock=clock, fresh=fresh)
+    waiter = Waiter(timeout=60, sleep=clock.sleep, clock=clock, first_look=first_look, polls=polls)
     waiter.until(fetch(iter([{"status": "online"}])), database_online, "db")
-    assert log == ["online"] and clock.naps == []
+    assert log == ["lookup", "online"] and clock.naps == []
     log.clear()
     waiter.until(
         fetch(iter([{"status": "creating"}, {"status": "creating"}, {"status": "online"}])), database_online, "db"
     )
-    assert log == ["creating", "fresh", "creating", "online", "emptied"]
+    assert log == ["lookup", "creating", "polls", "creating", "online", "emptied"]
     assert clock.naps == [1.0, 1.0]
+    log.clear()
+    # What the module just read is the first look: nothing is fetched for it.
+    assert waiter.until(fetch(iter([])), database_online, "db", current={"status": "online"}) == {"status": "online"}
+    assert log == []
 
 
 def test_the_pause_is_a_tenth_of_the_time_waited_between_one_and_ten_seconds():

@@ -30,8 +30,7 @@ def run(api_server, capsys, **args):
 
 
 def script_resize(api_server, action_status):
-    api_server.reply(200, {"droplets": [DROPLET], "links": {}, "meta": {"total": 1}})
-    api_server.reply(200, {"droplet": DROPLET})
+    api_server.reply(200, {"droplets": [DROPLET], "links": {}, "meta": {"total": 1}})  # also the wait's first look
     action = {"id": 77, "type": "power_off", "status": "in-progress", "resource_id": 1}
     api_server.reply(201, {"action": action})
     api_server.default = lambda method, path: (200, {"action": dict(action, status=action_status)}, {})
@@ -44,7 +43,7 @@ def test_action_timeout_is_a_normal_failure_with_the_action(api_server, capsys):
     assert out["msg"] == "timed out after 1s waiting for power_off action 77 of Droplet web"
     assert (out["action"]["id"], out["action"]["status"]) == (77, "in-progress")
     assert out["droplet"]["id"] == 1
-    assert [r[0] for r in api_server.requests][:4] == ["GET", "GET", "POST", "GET"]
+    assert [r[0] for r in api_server.requests][:3] == ["GET", "POST", "GET"]
     assert ("POST", "/v2/droplets/1/actions") in [r[:2] for r in api_server.requests]
     assert len([r for r in api_server.requests if r[0] == "POST"]) == 1  # no resize after the power_off timed out
 
