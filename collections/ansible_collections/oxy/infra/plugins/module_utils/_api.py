@@ -245,6 +245,8 @@ class DigitalOceanAPI:
         marks a read that only finds something (see the class).
         """
         lookup = kwargs.pop("lookup", False)
+        if self._reading == "lookup" and not is_read(operation):
+            raise RuntimeError("%s is a write, sent inside lookups (reads that cannot decide one)" % operation)
         if self.cache is None:
             return self._call(operation, args, kwargs)
         if not is_read(operation):

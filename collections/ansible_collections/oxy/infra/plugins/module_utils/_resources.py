@@ -84,10 +84,14 @@ class ResourceManager:
             self.waiter = waiter_for(self.params, do.check_mode, self.default_wait, self.api)
 
     def writes_nothing(self):
-        """True when this run cannot write: ``state: present`` and none of ``desired_options`` set."""
+        """True when this run cannot write: ``state: present`` and none of ``desired_options`` set.
+
+        Set means: neither None nor the option's default (``tags: []`` asks to remove every tag; it is set).
+        """
         if self.desired_options is None or self.params.get("state", "present") != "present":
             return False
-        return all(self.params.get(option) in (None, {}, []) for option in self.desired_options)
+        spec = self.do.module.argument_spec
+        return all(self.params.get(o) in (None, spec[o].get("default")) for o in self.desired_options)
 
     def named(self, items, name, describe, name_of=None):
         """The one item called ``name``; None when there is none, an error when there are several."""

@@ -136,7 +136,8 @@ class RegistryManager(ResourceManager):
         kwargs = dict(read_write=p["credentials"] == "read_write")
         if p["credentials_expiry"]:
             kwargs["expiry_seconds"] = p["credentials_expiry"]
-        config = self.api.call("registry.get_docker_credentials", **kwargs)
+        with self.api.polls():  # every call makes a new credential: never answered from the run's cache
+            config = self.api.call("registry.get_docker_credentials", **kwargs)
         auth = ((config.get("auths") or {}).get(REGISTRY_HOST) or {}).get("auth") or ""
         username, _sep, password = base64.b64decode(auth).decode().partition(":")
         return dict(docker_config=config, username=username, password=password)

@@ -31,7 +31,9 @@ ansible-core's private surface this relies on, in one place (tested with the pin
 - ``ActionBase._update_module_args``, which adds the ``_ansible_*`` parameters a module process gets.
 
 Warnings and deprecations are Ansible's controller-side ones: ``AnsibleModule.warn`` and ``deprecate``
-show them through the controller's display as they happen, instead of returning them in the result.
+show them through the controller's display as they happen, instead of returning them in the result;
+the ``no_log`` values are masked in them first, as a module process masks its whole result. The result
+goes through the module-to-controller JSON profile, as a module process's does.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ import json
 import os
 import pathlib
 
+from ansible.errors import AnsibleError
 from ansible.module_utils import basic
 from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -118,6 +122,12 @@ def run_module(module, params, environment=None, cache=True):
         def _record_module_result(self, o):
             recorded.append(o)
 
+        def warn(self, warning, *args, **kwargs):
+            super().warn(remove_values(warning, self.no_log_values), *args, **kwargs)
+
+        def deprecate(self, msg, *args, **kwargs):
+            super().deprecate(remove_values(msg, self.no_log_values), *args, **kwargs)
+
         @staticmethod
         def read_cache(module_params):
             return read_cache_for(module_params, serves=cache)
@@ -133,7 +143,8 @@ def run_module(module, params, environment=None, cache=True):
         _digitalocean.DigitalOceanModule.ansible_module = saved
     if not recorded:
         raise RuntimeError("module %s returned without exit_json or fail_json" % params.get("_ansible_module_name"))
-    result = recorded[-1]
+    text = json.dumps(recorded[-1], cls=get_module_encoder("legacy", Direction.MODULE_TO_CONTROLLER))
+    result = json.loads(text, cls=get_module_decoder("legacy", Direction.MODULE_TO_CONTROLLER))
     remove_internal_keys(result)
     return result
 
@@ -168,7 +179,10 @@ class InControllerAction(ActionBase):
         environments = self._task.environment or []
         for environment in environments if isinstance(environments, list) else [environments]:
             if environment:
-                merged.update(self._templar.template(environment))
+                values = self._templar.template(environment)
+                if not isinstance(values, dict):
+                    raise AnsibleError("environment must be a dictionary, received %s (%s)" % (values, type(values)))
+                merged.update(values)
         return merged
 
     def _retries(self):
@@ -191,17 +205,18 @@ class InControllerAction(ActionBase):
         return result
 
     def _module_process(self, name, task_vars, result):
-        """The module as any module runs; it may write without the run's read cache, which is emptied after it."""
+        """The module as any module runs: it may write without the run's read cache, which answers nothing
+        while it runs (and, async, until its time limit), and is emptied after it."""
         wrap_async = self._task.async_val and not self._connection.has_native_async
-        runs_cache = the_runs_cache()
+        runs_cache = None if name.endswith("_info") else the_runs_cache()
+        hold = runs_cache.hold(self._task.async_val or self._task.timeout or 86400) if runs_cache else None
         try:
             result.update(self._execute_module(module_name=name, task_vars=task_vars, wrap_async=wrap_async))
         finally:
-            if runs_cache is not None and not name.endswith("_info"):
-                if self._task.async_val:
-                    runs_cache.hold(self._task.async_val)  # it may write until its time limit
-                else:
-                    runs_cache.invalidate()
+            if hold and self._task.async_val:
+                runs_cache.invalidate()  # the hold stays until the job's time limit
+            elif hold:
+                runs_cache.release(hold)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -7,17 +7,20 @@ A cache is a promise about time. This is the rule, and :meth:`ReadCache.answer` 
 What it may answer, and to whom (``module_utils/_api.py`` says which kind each read is):
 
 - **A lookup**: which id a name has, what another resource is called, what a catalog offers, the first
-  look of a wait, everything a run that cannot write reads. Any task of the run may be answered with
-  what any task read, while the answer is younger than :data:`LIFETIME` seconds.
+  look of a wait, what a module run that can only wait reads (``ResourceManager.writes_nothing``). Any
+  task of the run may be answered with what any task read, while the answer is younger than
+  :data:`LIFETIME` seconds.
 - **A module's own state**, the state it compares with its definition (it decides a write, or that
   there is none): only the task that read it, on the same host, is answered with it, that is the later
   items of the task's loop, which run back to back. Every task reads its own state afresh, so a change
   made by someone else (the console, DigitalOcean itself, a second run) between two tasks is seen, and
-  nothing is written, or left unwritten, on the strength of another task's answer.
+  nothing is written, or left unwritten, on the strength of another task's answer. The ``_info``
+  modules read this way too: a playbook may decide a write on what they answer.
 - **A poll** (a wait that saw the resource not ready yet) is never answered.
 - Nothing is answered to a task that retries (``until:`` or ``retries:``: each attempt waits for the
   world to change) or that turned the cache off (``oxy_infra_read_cache: false``), nor while a module
-  process started with ``async`` may still be writing (until its ``async`` time limit has passed).
+  process may be writing without the cache: while it runs, and, started with ``async``, until its time
+  limit has passed. Nothing read before such a hold ended is answered after it.
 
 What every read that is sent does: it refreshes the cache (a read afresh is the newest answer, also
 for the tasks after it).
@@ -91,7 +94,10 @@ class ReadCache:
 
     def answer(self, key, lookup=False):
         """The answer to the read ``key`` if the rule allows it here; None means: read it afresh."""
-        if not self.serves or self._held():
+        if not self.serves:
+            return None
+        held_until = self._held_until()
+        if self.clock() < held_until:
             return None
         try:
             with open(os.path.join(self.directory, self.generation(), key), "rb") as entry:
@@ -99,20 +105,26 @@ class ReadCache:
             kept = json.loads(self._aead.decrypt(sealed[:12], sealed[12:], key.encode()))
         except Exception:  # noqa: BLE001 - a missing, partial or foreign entry is a miss
             return None
-        if not 0 <= self.clock() - kept["read_at"] <= LIFETIME:
+        if not 0 <= self.clock() - kept["read_at"] <= LIFETIME or kept["read_at"] < held_until:
             return None
         if not lookup and kept["reader"] != task_run():
             return None
         return kept["body"]
 
     def keep(self, key, body, generation):
-        """Store what was just read (``generation``: the one current when the read was sent)."""
+        """Store what was just read (``generation``: the one current when the read was sent).
+
+        A write elsewhere may drop that generation meanwhile: then the answer is simply not kept.
+        """
         folder = os.path.join(self.directory, generation)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
         kept = dict(body=body, read_at=self.clock(), reader=task_run())
         nonce = os.urandom(12)
         sealed = nonce + self._aead.encrypt(nonce, json.dumps(kept).encode(), key.encode())
-        _write_atomically(os.path.join(folder, key), sealed)
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            _write_atomically(os.path.join(folder, key), sealed)
+        except OSError:
+            pass
 
     def invalidate(self):
         """Start a new generation, and drop the entries of the one it replaces."""
@@ -122,21 +134,34 @@ class ReadCache:
         shutil.rmtree(os.path.join(self.directory, replaced), ignore_errors=True)
 
     def hold(self, seconds):
-        """Answer nothing for ``seconds`` (an async module process may write until then), and empty it now."""
-        until = max(self._held_until(), self.clock() + seconds)
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        _write_atomically(os.path.join(self.directory, "held-until"), str(until).encode())
+        """Answer nothing for ``seconds`` (something may write without the cache until then); the hold's name.
+
+        Several holds may overlap (the free strategy, forks): each is a file of its own.
+        """
+        os.makedirs(os.path.join(self.directory, "holds"), mode=0o700, exist_ok=True)
+        name = uuid.uuid4().hex
+        _write_atomically(os.path.join(self.directory, "holds", name), str(self.clock() + seconds).encode())
+        return name
+
+    def release(self, name):
+        """End the hold ``name`` now (what held it is done), and empty the cache: it may have written."""
+        _write_atomically(os.path.join(self.directory, "holds", name), str(self.clock()).encode())
         self.invalidate()
 
     def _held_until(self):
+        """When the last hold ends (in the past once all ended: nothing read before then is answered)."""
+        latest = 0.0
         try:
-            with open(os.path.join(self.directory, "held-until")) as held:
-                return float(held.read().strip() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0.0
-
-    def _held(self):
-        return self.clock() < self._held_until()
+            names = os.listdir(os.path.join(self.directory, "holds"))
+        except FileNotFoundError:
+            return latest
+        for name in names:
+            try:
+                with open(os.path.join(self.directory, "holds", name)) as held:
+                    latest = max(latest, float(held.read().strip() or 0))
+            except (OSError, ValueError):
+                continue  # a hold being written, or a temporary file
+        return latest
 
 
 def _write_atomically(path, data):

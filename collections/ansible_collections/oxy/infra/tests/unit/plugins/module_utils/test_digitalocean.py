@@ -295,13 +295,27 @@ def test_answers_expire_and_a_hold_answers_nothing(tmp_path):
     now[0] += 1
     assert cache.answer(key, lookup=True) is None  # too old
     cache.keep(key, {"vpcs": []}, cache.generation())
-    cache.hold(30)  # an async module process may write for 30 s
+    async_job = cache.hold(30)  # an async module process may write for 30 s
+    assert async_job
     cache.keep(key, {"vpcs": []}, cache.generation())
     assert cache.answer(key, lookup=True) is None
     now[0] += 31
-    assert cache.answer(key, lookup=True) == {"vpcs": []}  # kept after the hold began, answered once it ended
+    assert cache.answer(key, lookup=True) is None  # read while it may have been writing: never answered
     cache.keep(key, {"vpcs": [1]}, cache.generation())
     assert cache.answer(key, lookup=True) == {"vpcs": [1]}
+    # A module process holds it while it runs; its end releases the hold and empties the cache.
+    running = cache.hold(86400)
+    other = cache.hold(86400)  # another at the same time (the free strategy)
+    assert cache.answer(key, lookup=True) is None
+    now[0] += 1
+    cache.release(running)
+    cache.keep(key, {"vpcs": [2]}, cache.generation())
+    assert cache.answer(key, lookup=True) is None  # the other one still runs
+    now[0] += 1
+    cache.release(other)
+    cache.keep(key, {"vpcs": [3]}, cache.generation())
+    now[0] += 1
+    assert cache.answer(key, lookup=True) == {"vpcs": [3]}
 
 
 def test_a_module_process_has_no_read_cache(api_server, no_sleep):
@@ -312,3 +326,41 @@ def test_a_module_process_has_no_read_cache(api_server, no_sleep):
     api.call("vpcs.list")
     api.call("vpcs.list")
     assert len(api_server.requests) == 2
+
+
+def test_a_run_that_only_waits_reads_as_lookups_and_tags_emptied_are_a_write(api_server):
+    """``name`` alone cannot write; ``tags: []`` (remove every tag) and ``spec: {}`` are set, so they can."""
+    from types import SimpleNamespace
+
+    from ansible_collections.oxy.infra.plugins.modules.app import AppManager
+    from ansible_collections.oxy.infra.plugins.modules.droplet import DropletManager
+
+    def manager(cls, argument_spec, **params):
+        values = dict((name, option.get("default")) for name, option in argument_spec.items())
+        values.update(params, wait=False)
+        module = SimpleNamespace(argument_spec=argument_spec)
+        do = SimpleNamespace(api=api_for(api_server), params=values, check_mode=False, module=module)
+        return cls(do)
+
+    droplet_spec = dict(
+        (o, {"type": "str"})
+        for o in ("name", "region", "size", "image", "vpc", "vpc_uuid", "monitoring", "ipv6", "backups")
+    )
+    droplet_spec.update(
+        state={"default": "present"}, tags={"type": "list"}, ssh_keys={"type": "list"}, wait_timeout={"type": "int"}
+    )
+    assert manager(DropletManager, droplet_spec, name="web").writes_nothing()
+    assert not manager(DropletManager, droplet_spec, name="web", tags=[]).writes_nothing()
+    assert not manager(DropletManager, droplet_spec, name="web", state="absent").writes_nothing()
+    app_spec = dict((o, {"type": "str"}) for o in ("name", "spec", "region", "vpc", "project"))
+    app_spec.update(state={"default": "present"}, secret_envs={"default": {}}, wait_timeout={"type": "int"})
+    assert manager(AppManager, app_spec, name="web").writes_nothing()
+    assert manager(AppManager, app_spec, name="web", secret_envs={}).writes_nothing()
+    assert not manager(AppManager, app_spec, name="web", spec={}).writes_nothing()
+
+
+def test_a_write_inside_lookups_is_refused_before_it_is_sent(api_server):
+    api = api_for(api_server)
+    with api.lookups(), pytest.raises(RuntimeError, match=r"vpcs\.patch is a write"):
+        api.call("vpcs.patch", "v1", {"description": "x"})
+    assert api_server.requests == []
