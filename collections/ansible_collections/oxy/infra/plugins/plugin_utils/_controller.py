@@ -32,7 +32,8 @@ ansible-core's private surface this relies on, in one place (tested with the pin
 
 Warnings and deprecations are Ansible's controller-side ones: ``AnsibleModule.warn`` and ``deprecate``
 show them through the controller's display as they happen, instead of returning them in the result;
-the ``no_log`` values are masked in them first, as a module process masks its whole result. The result
+the ``no_log`` values are masked in warnings first, as a module process masks its whole result (the
+collection's modules deprecate nothing). The result
 goes through the module-to-controller JSON profile, as a module process's does.
 """
 
@@ -124,9 +125,6 @@ def run_module(module, params, environment=None, cache=True):
 
         def warn(self, warning, *args, **kwargs):
             super().warn(remove_values(warning, self.no_log_values), *args, **kwargs)
-
-        def deprecate(self, msg, *args, **kwargs):
-            super().deprecate(remove_values(msg, self.no_log_values), *args, **kwargs)
 
         @staticmethod
         def read_cache(module_params):
