@@ -273,7 +273,7 @@ def test_the_credential_type_injects_what_the_modules_read(assets):
     assert set(kind["injectors"]["env"]) == {"DIGITALOCEAN_TOKEN", "DIGITALOCEAN_API_URL", "DIGITALOCEAN_CA_BUNDLE"}
     assert "tower.filename.ca_bundle" in kind["injectors"]["env"]["DIGITALOCEAN_CA_BUNDLE"]
     assert set(kind["injectors"]["file"]) == {"template.ca_bundle"}
-    client = (ROOT / "collections/ansible_collections/oxy/infra/plugins/module_utils/_digitalocean.py").read_text()
+    client = (ROOT / "collections/ansible_collections/oxy/infra/plugins/module_utils/_api.py").read_text()
     for variable in kind["injectors"]["env"]:
         assert f'"{variable}"' in client, variable
     # Every template names only the type's fields (AWX refuses others).
