@@ -28,7 +28,9 @@ from .store import Missing, Store
 log = logging.getLogger("oxy_sandbox")
 
 # DigitalOcean answers body errors on these operations with 400 rather than 422 (they declare 400).
-_BAD_REQUEST_PATHS = ("/v2/firewalls", "/v2/tags")
+_BAD_REQUEST_PATHS = ("/v2/firewalls", "/v2/tags", "/v2/uptime", "/v2/monitoring")
+# Its monitoring services word a missing field their own way: "missing required field 'enabled'".
+_MISSING_FIELD_PATHS = ("/v2/uptime", "/v2/monitoring")
 _CONTROL_PREFIX = "/_sandbox"
 
 
@@ -43,12 +45,15 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _field_message(exc: RequestValidationError) -> str:
+def _field_message(exc: RequestValidationError, path: str = "") -> str:
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
         field = ".".join(loc) or "body"
         msg = err.get("msg", "is invalid").removeprefix("Value error, ")
+        if err.get("type") == "missing" and path.startswith(_MISSING_FIELD_PATHS):
+            parts.append(f"missing required field '{field}'")
+            continue
         parts.append(f"{field}: {msg}")
     return "; ".join(parts)
 
@@ -75,7 +80,7 @@ def create_app(sandbox: Sandbox) -> FastAPI:
             message = f"The request body is not valid JSON{': ' + detail if detail else ''}."
             return error_response(400, message, path=request.url.path)
         status = 400 if request.url.path.startswith(_BAD_REQUEST_PATHS) else 422
-        return error_response(status, _field_message(exc), path=request.url.path)
+        return error_response(status, _field_message(exc, request.url.path), path=request.url.path)
 
     @app.exception_handler(HTTPException)
     async def _routing(request: Request, exc: HTTPException) -> JSONResponse:
@@ -112,6 +117,8 @@ def create_app(sandbox: Sandbox) -> FastAPI:
             elif refused := request.app.state.coverage.refusal(request.method, path):
                 error, headers = refused
                 response = error_response(error.status, error.message, error.error_id, headers=headers, path=path)
+            elif outage := sb.regions.refusal(path):  # a resource of a region that is down
+                response = error_response(outage.status, outage.message, outage.error_id, path=path)
             else:
                 with sb.serving(token):
                     response, injected = await _with_faults(sb, request, call_next)
@@ -196,6 +203,10 @@ def build(state: str | None = None, backends: dict | None = None, **settings) ->
     sandbox.projects.default()  # what every fresh account has
     if backends and backends.get("machines", "auto") != "off":
         attach_backends(sandbox, state, **{k: v for k, v in backends.items() if k != "machines"})
+    tls_dir = (backends or {}).get("tls_dir")
+    if tls_dir and (Path(tls_dir) / "ca.pem").exists():
+        sandbox.monitoring.ca_pem = (Path(tls_dir) / "ca.pem").read_bytes()
+    sandbox.monitoring.start()  # uptime checks are probed, alert policies evaluated, every uptime_interval
     return create_app(sandbox)
 
 
@@ -262,6 +273,7 @@ def attach_backends(
 def detach_backends(sb: Sandbox) -> None:
     """The sandbox stops: its registry stops; machines, cluster servers and firewall rules stay, as droplets
     and clusters outlive the API."""
+    sb.monitoring.stop()
     if sb.registry is not None:
         sb.registry.stop()
     if sb.caching is not None:

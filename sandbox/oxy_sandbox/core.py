@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import APIError
 from .store import Store
@@ -58,6 +58,21 @@ class Faults(BaseModel):
     retry_after: int | None = Field(None, ge=0, description="retry-after seconds sent with injected 429s")
     count: int | None = Field(None, ge=0, description="fault only the next N matching requests (rate is then 1)")
     seed: int | None = None
+    regions_down: list[str] = Field(
+        default_factory=list,
+        description="whole regions taken away (an outage): calls about their resources and creates in them answer "
+        "503, their machines and cluster servers are paused; lists still answer",
+    )
+
+    @field_validator("regions_down")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        from . import catalog
+
+        unknown = [r for r in value if r not in dict(catalog.REGIONS)]
+        if unknown:
+            raise ValueError(f"{unknown} are not regions")
+        return sorted(set(value))
 
     def matches(self, method: str, path: str) -> bool:
         if self.methods and method.upper() not in {m.upper() for m in self.methods}:
@@ -82,6 +97,12 @@ class Settings(BaseModel):
     )
     machines: bool = Field(
         True, description="new droplets boot real machines (when the sandbox has a Docker engine and the image)"
+    )
+    uptime_interval: float = Field(
+        60.0,
+        ge=0.05,
+        description="seconds between probes of uptime checks and evaluations of alert policies (one probe "
+        "stands for one of DigitalOcean's one-minute rounds: an alert's period of 2m is two probes)",
     )
 
 
@@ -176,16 +197,22 @@ class Sandbox:
         from .backends.databases import DatabasesBackend
         from .backends.domains import DomainsBackend
         from .backends.droplets import DropletsBackend
+        from .backends.images import ImagesBackend
+        from .backends.monitoring import MonitoringBackend
         from .backends.networking import NetworkingBackend
         from .backends.projects import ProjectsBackend
+        from .backends.regions import RegionsBackend
 
         self.account = AccountBackend(self)
         self.networking = NetworkingBackend(self)
         self.droplets = DropletsBackend(self)
+        self.images = ImagesBackend(self)
+        self.regions = RegionsBackend(self)
         self.databases = DatabasesBackend(self)
         self.apps = AppsBackend(self)
         self.projects = ProjectsBackend(self)
         self.domains = DomainsBackend(self)
+        self.monitoring = MonitoringBackend(self)
 
     @staticmethod
     @contextlib.contextmanager
@@ -204,13 +231,15 @@ class Sandbox:
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self.random = random.Random(faults.seed)
+        self.regions.set_down(faults.regions_down)
 
     def reset(self) -> None:
         """An empty account: machines, networks and firewall rules, every resource, fault, rate-limit
         window, minted token and logged request go; settings stay."""
         self.databases.reset()  # cluster servers first: they hold on to the VPC networks too
         self.droplets.reset()
-        self.store.reset()
+        with self.monitoring.paused():  # no probe of a check that is gone records anything
+            self.store.reset()
         self.limiter.calls.clear()
         self.tokens.clear()
         self.set_faults(Faults())

@@ -90,6 +90,12 @@ class VpcPatch(Body):
 
 
 # -- Droplets -------------------------------------------------------------------
+class BackupPolicy(Body):
+    plan: Literal["daily", "weekly"] | None = None
+    weekday: Literal["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] | None = None
+    hour: Literal[0, 4, 8, 12, 16, 20] | None = None
+
+
 class DropletCreate(Body):
     name: str | None = Field(None, pattern=HOSTNAME)
     names: list[Annotated[str, Field(pattern=HOSTNAME)]] | None = Field(None, min_length=1, max_length=10)
@@ -98,6 +104,7 @@ class DropletCreate(Body):
     region: str | None = None
     ssh_keys: list[str | int] = Field(default_factory=list)
     backups: bool = False
+    backup_policy: BackupPolicy | None = None
     ipv6: bool = False
     monitoring: bool = False
     tags: list[Tag] = Field(default_factory=list)
@@ -137,6 +144,29 @@ class DropletAction(Body):
     disk: bool = False
     name: str | None = None
     image: str | int | None = None
+    backup_policy: BackupPolicy | None = None
+
+
+class ImageAction(Body):
+    type: Literal["transfer", "convert"]
+    region: str | None = None
+
+    @model_validator(mode="after")
+    def _region(self) -> ImageAction:
+        if self.type == "transfer" and not self.region:
+            raise ValueError("region is required for a transfer")
+        return self
+
+
+class ImageUpdate(Body):
+    name: str | None = None
+    description: str | None = Field(None, max_length=140)
+    distribution: str | None = None
+
+
+class BackupRestore(Body):
+    database_name: str
+    backup_created_at: str | None = None
 
 
 # -- Firewalls ------------------------------------------------------------------
@@ -253,6 +283,7 @@ class DatabaseCreate(Body):
     project_id: str | None = None
     rules: list[TrustedSource] | None = None
     storage_size_mib: int | None = Field(None, ge=0)
+    backup_restore: BackupRestore | None = None
 
 
 class DatabaseResize(Body):

@@ -6,6 +6,8 @@ from __future__ import annotations
 # ``<resource>:read`` to GET and ``<resource>:create|update|delete`` to POST, PUT/PATCH or DELETE.
 SCOPE_RESOURCES = {
     "/v2/droplets": "droplet",
+    "/v2/images": "image",
+    "/v2/snapshots": "snapshot",
     "/v2/vpcs": "vpc",
     "/v2/firewalls": "firewall",
     "/v2/databases": "database",
@@ -19,6 +21,8 @@ SCOPE_RESOURCES = {
     "/v2/regions": "regions",
     "/v2/sizes": "sizes",
     "/v2/actions": "actions",
+    "/v2/uptime": "uptime",
+    "/v2/monitoring": "monitoring",
 }
 SCOPE_VERBS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 VIEW_CREDENTIALS = "database:view_credentials"

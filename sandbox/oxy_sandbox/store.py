@@ -28,6 +28,7 @@ from typing import Any
 KINDS = (
     "vpcs",
     "droplets",
+    "images",
     "actions",
     "firewalls",
     "databases",
@@ -39,6 +40,10 @@ KINDS = (
     "ssh_keys",
     "tags",
     "registries",
+    "uptime_checks",
+    "uptime_alerts",
+    "alert_policies",
+    "notifications",
 )
 
 

@@ -29,12 +29,13 @@ def test_maintenance_window_is_set_and_shown(do):
 def test_backups_list_with_the_schedule(do):
     db = _cluster(do, MONGO)
     backups = do.databases.list_backups(db["id"])
-    assert backups["backups"] == []  # the first daily backup comes a day after creation
+    [first] = backups["backups"]  # the first daily backup is taken at creation
+    assert first["created_at"] == db["created_at"] and first["size_gigabytes"] > 0
     schedule = backups["scheduled_backup_time"]
     assert schedule["backup_interval_hours"] == 24 and 0 <= schedule["backup_hour"] < 24
     valkey = _cluster(do, VALKEY)
     status, err = error_of(lambda: do.databases.list_backups(valkey["id"]))
-    assert status == 422 and "valkey" in err["message"]
+    assert status == 422 and "Valkey" in err["message"]
     assert do.databases.list_backups(MONGO_ID)["id"] == "not_found"
 
 

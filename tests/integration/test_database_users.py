@@ -60,9 +60,12 @@ def test_mongo_user_full_cycle(run_module, sandbox, do, mongo):
     drift = run_module("database_user", check=True, **{**args, "mongo_user_settings": wider})
     assert drift["changed"] is True and drift["diff"]["before"]["mongo_user_settings"]["role"] == "readWrite"
 
-    gone = run_module("database_user", cluster="db-oxy", name="mention", state="absent")
+    gone = run_module("database_user", cluster="db-oxy", name="mention", state="absent", allow_delete=True)
     assert gone.writes == [("DELETE", "/v2/databases/{uuid}/users/{username}")]
-    assert run_module("database_user", cluster="db-oxy", name="mention", state="absent")["changed"] is False
+    assert (
+        run_module("database_user", cluster="db-oxy", name="mention", state="absent", allow_delete=True)["changed"]
+        is False
+    )
 
 
 def test_token_without_view_credentials_gets_no_password_and_a_warning(run_module, sandbox, do, mongo):
@@ -105,7 +108,9 @@ def test_user_refusals_happen_before_writes(run_module, do, mongo):
     do.databases.create_cluster(VALKEY)
     valkey = run_module("database_user", cluster="db-valkey-ams3-04785", name="app", expect_fail=True)
     assert "runs valkey" in valkey["msg"] and valkey.writes == []
-    primary = run_module("database_user", cluster="db-oxy", name="doadmin", state="absent", expect_fail=True)
+    primary = run_module(
+        "database_user", cluster="db-oxy", name="doadmin", state="absent", allow_delete=True, expect_fail=True
+    )
     assert "primary user" in primary["msg"] and primary.writes == []
     ghost = run_module("database_user", cluster="nowhere", name="app", expect_fail=True)
     assert "no database cluster named 'nowhere'" in ghost["msg"]
@@ -126,9 +131,12 @@ def test_logical_databases(run_module, do, mongo):
     assert created.writes == [("POST", "/v2/databases/{uuid}/dbs")]
     assert run_module("database_db", cluster="db-oxy", name="oxy-prod")["changed"] is False
     assert "oxy-prod" in do.databases.get_cluster(mongo["id"])["database"]["db_names"]
-    gone = run_module("database_db", cluster="db-oxy", name="oxy-prod", state="absent")
+    gone = run_module("database_db", cluster="db-oxy", name="oxy-prod", state="absent", allow_delete=True)
     assert gone.writes == [("DELETE", "/v2/databases/{uuid}/dbs/{name}")]
-    assert run_module("database_db", cluster="db-oxy", name="oxy-prod", state="absent")["changed"] is False
+    assert (
+        run_module("database_db", cluster="db-oxy", name="oxy-prod", state="absent", allow_delete=True)["changed"]
+        is False
+    )
     do.databases.create_cluster(VALKEY)
     refused = run_module("database_db", cluster="db-valkey-ams3-04785", name="x", expect_fail=True)
     assert "runs valkey" in refused["msg"] and refused.writes == []

@@ -39,9 +39,12 @@ def test_domain_and_records(run_module, do):
     missing = run_module("domain_record", domain="oxy.so", type="MX", data="mx.oxy.so.", expect_fail=True)
     assert "priority required" in missing["msg"]
 
-    gone = run_module("domain_record", domain="oxy.so", type="A", name="api", state="absent")
+    gone = run_module("domain_record", domain="oxy.so", type="A", name="api", state="absent", allow_delete=True)
     assert gone.writes == [("DELETE", "/v2/domains/{name}/records/{record_id}")]
-    assert run_module("domain_record", domain="oxy.so", type="A", name="api", state="absent")["changed"] is False
+    assert (
+        run_module("domain_record", domain="oxy.so", type="A", name="api", state="absent", allow_delete=True)["changed"]
+        is False
+    )
     assert run_module("domain", name="oxy.so", state="absent", allow_delete=True).writes == [
         ("DELETE", "/v2/domains/{name}")
     ]
@@ -59,6 +62,6 @@ def test_ssh_keys(run_module, do):
     assert renamed.writes == [("PUT", "/v2/account/keys/{ident}")]
     bad = run_module("ssh_key", name="x", public_key="ssh-ed25519 not-base64!", expect_fail=True)
     assert "public_key" in bad["msg"] and bad.calls == []
-    gone = run_module("ssh_key", name="ops-deploy", fingerprint=FINGERPRINT, state="absent")
+    gone = run_module("ssh_key", name="ops-deploy", fingerprint=FINGERPRINT, state="absent", allow_delete=True)
     assert gone.writes == [("DELETE", "/v2/account/keys/{ident}")]
     assert do.ssh_keys.list()["ssh_keys"] == []

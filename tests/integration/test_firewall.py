@@ -56,9 +56,9 @@ def test_firewall_full_cycle(run_module, do):
     rules_only = run_module("firewall", name="oxy-api-backend", inbound_rules=narrowed, outbound_rules=OUTBOUND)
     assert rules_only["firewall"]["droplet_ids"] == [droplet["id"]]
 
-    gone = run_module("firewall", name="oxy-api-backend", state="absent")
+    gone = run_module("firewall", name="oxy-api-backend", state="absent", allow_delete=True)
     assert gone["changed"] is True and gone.writes == [("DELETE", "/v2/firewalls/{firewall_id}")]
-    assert run_module("firewall", name="oxy-api-backend", state="absent")["changed"] is False
+    assert run_module("firewall", name="oxy-api-backend", state="absent", allow_delete=True)["changed"] is False
 
 
 def test_firewall_bad_input_fails_before_writes(run_module):

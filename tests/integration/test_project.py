@@ -40,12 +40,14 @@ def test_project_full_cycle(run_module, do):
     back = run_module("project", **{**args, "description": "Oxy production"})
     assert back["assigned"] == [f"do:droplet:{droplet['id']}"]
 
-    held = run_module("project", name="oxy", state="absent", expect_fail=True)
+    held = run_module("project", name="oxy", state="absent", allow_delete=True, expect_fail=True)
     assert "still holds 3 resources" in held["msg"] and held.writes == []
     empty = run_module("project", name="empty", purpose="scratch")
     assert empty["changed"] is True
-    assert run_module("project", name="empty", state="absent").writes == [("DELETE", "/v2/projects/{project_id}")]
-    assert run_module("project", name="empty", state="absent")["changed"] is False
+    assert run_module("project", name="empty", state="absent", allow_delete=True).writes == [
+        ("DELETE", "/v2/projects/{project_id}")
+    ]
+    assert run_module("project", name="empty", state="absent", allow_delete=True)["changed"] is False
 
 
 def test_project_unknown_resources_fail_before_writes(run_module):

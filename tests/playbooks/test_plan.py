@@ -61,7 +61,10 @@ def test_plan_of_an_empty_then_a_converged_account_and_exit_codes(sandbox, do, t
     assert kinds["VPC default-ams3"] == "create" and kinds["app allo-app"] == "create"
     assert kinds["DNS record MX oxy.so"] == "create" and kinds["database user db-oxy/mention"] == "create"
     assert set(kinds.values()) == {"create"}, out[-4000:]
-    assert report["totals"] == {"create": len(kinds), "update": 0, "delete": 0, "replace": 0, "unchanged": 0}
+    assert report["totals"] == {
+        "create": len(kinds),
+        **dict.fromkeys(("update", "delete", "replace", "rename", "upgrade", "orphan", "unchanged"), 0),
+    }
     assert f"Plan: {len(kinds)} to create, 0 to update, 0 to delete, 0 unchanged" in out
 
     apply(sandbox)

@@ -151,6 +151,11 @@ def test_protected_resources_refuse_the_whole_teardown_before_any_write(sandbox,
     by_name = confirmed("-e", json.dumps({"oxy_protected_names": [CLUSTERS[0]["name"]]}))
     rc, out, _stats = teardown(sandbox, *by_name)
     assert rc != 0 and f"Listed in oxy_protected_names: {CLUSTERS[0]['name']}" in out, out
+    # Deleted late in the run (after the apps, clusters and droplet), a protected DNS host or SSH key
+    # still stops it before the first delete.
+    for name in ("api.oxy.so", "oxy-ops"):
+        rc, out, _stats = teardown(sandbox, *confirmed("-e", json.dumps({"oxy_protected_names": [name]})))
+        assert rc != 0 and f"Listed in oxy_protected_names: {name}" in out, out
     assert sandbox.summary(since=since)["writes"] == 0
     assert inventory(do) == before
 

@@ -251,15 +251,18 @@ class AccountBackend(Backend):
         self._registry()
         return self.subscription(self.store.patch("registries", _REGISTRY, _tier=tier, _tier_at=now_iso()))
 
-    def docker_credentials(self, token: str) -> dict:
+    def docker_credentials(self, token: str, expiry_seconds: int = 0, read_write: bool = False) -> dict:
         """A Docker config.json for registry.digitalocean.com, as DigitalOcean answers it.
 
-        The sandbox's registry checks one account-wide credential; without a registry process (no
-        Docker engine here) the answer is still well formed, derived from the token as DOCR does.
+        Every call makes new credentials: read-only unless ``read_write``, expiring after
+        ``expiry_seconds`` (0: never), and the registry holds them to both. Without a registry process
+        (no Docker engine here) the answer is still well formed, derived from the token.
         """
         self._registry()
+        if expiry_seconds < 0:
+            raise APIError(400, "expiry_seconds must be a non-negative integer", "bad_request")
         if self.sb.registry is not None:
-            return self.sb.registry.docker_config()
+            return self.sb.registry.issue(read_write=read_write, expiry_seconds=expiry_seconds)
         secret = hashlib.sha256(token.encode()).hexdigest()[:32]
         auth = base64.b64encode(f"{secret}:{secret}".encode()).decode()
         return {"auths": {"registry.digitalocean.com": {"auth": auth}}}

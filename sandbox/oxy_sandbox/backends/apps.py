@@ -231,8 +231,9 @@ class AppsBackend(Backend):
         )
         if other:
             raise APIError(409, f"spec.name: an app named {data['name']!r} already exists")
-        if app.get("spec") and app["spec"]["region"] != data["region"]:
-            raise unprocessable("spec.region: an app's region cannot be changed")
+        # A new region is allowed, as on App Platform: the deployment this update starts runs the app
+        # there (an app in a VPC must name a VPC of the new region: ``_normalise`` refuses any other).
+        self.sb.regions.refuse(data["region"])
         app["spec"] = data
         app["_alerts"] = _alert_rows(data, app.get("_alerts", []))
         app["region"] = region_view(data["region"])
@@ -369,10 +370,9 @@ class AppsBackend(Backend):
     # -- proposals and the catalog ------------------------------------------------------------
     def propose(self, spec, app_id: str | None) -> dict:
         """What creating (or, with ``app_id``, updating) an app with ``spec`` would make; nothing is created."""
-        app = self.must("apps", app_id) if app_id else None
+        if app_id:
+            self.must("apps", app_id)
         data, _ = self._normalise(spec)
-        if app and app["spec"]["region"] != data["region"]:
-            raise unprocessable("spec.region: an app's region cannot be changed")
         others = [a for a in self.store.all("apps") if a["id"] != app_id]
         taken = {a["spec"]["name"] for a in others}
         static_apps = sum(_is_static(a["spec"]) for a in others)

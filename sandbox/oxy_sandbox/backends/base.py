@@ -10,10 +10,13 @@ if TYPE_CHECKING:
     from ..store import Frozen, Store
     from .account import AccountBackend
     from .caching import CacheServers
+    from .droplets import DropletsBackend
+    from .images import ImagesBackend
     from .machines import Machines
     from .netfilter import Enforcer
     from .networking import NetworkingBackend
     from .projects import ProjectsBackend
+    from .regions import RegionsBackend
     from .registry import Registry
 
 ACCOUNT_UUID = "b6fr89dbf6d9156cace5f3c78dc9851d957381ef"
@@ -29,6 +32,9 @@ class Host(Protocol):
     account: AccountBackend
     networking: NetworkingBackend
     projects: ProjectsBackend
+    droplets: DropletsBackend
+    images: ImagesBackend
+    regions: RegionsBackend
     machines: Machines | None
     netfilter: Enforcer | None
     registry: Registry | None

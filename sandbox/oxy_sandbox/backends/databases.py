@@ -82,9 +82,43 @@ SQL_MODES = {
     "TRADITIONAL",
 }
 _BACKUP_INTERVAL = 24 * 3600
+_BACKUP_RETENTION = 7 * 24 * 3600
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
 _WITHOUT_BACKUPS = ("valkey", "redis", "kafka", "opensearch")
 _DEFAULT_DBS = {"mongodb": ["admin"], "pg": ["defaultdb"], "mysql": ["defaultdb"]}
 _ADMIN = {"mongodb": "doadmin", "pg": "doadmin", "mysql": "doadmin", "valkey": "default", "redis": "default"}
+
+
+def _state(db: dict) -> dict:
+    """What a backup of ``db`` holds, and what a restore brings back: its databases and users (passwords too)."""
+    return {"dbs": list(db["_dbs"]), "users": {n: dict(u) for n, u in db["_users"].items()}}
+
+
+def _remember(db: dict) -> None:
+    """Record ``db``'s databases and users as of now (a cluster with backups keeps this history, so a
+    restore to any point in time sees them as they were then)."""
+    if db["engine"] not in _WITHOUT_BACKUPS:
+        db.setdefault("_history", []).append({"at": time.time(), **_state(db)})
+
+
+def _backups_refused(db: dict) -> None:
+    if db["engine"] in ("valkey", "redis"):
+        raise unprocessable("Backups are not supported for Caching or Valkey clusters.")
+    if db["engine"] in _WITHOUT_BACKUPS:
+        raise unprocessable(f"Backups are not supported for {db['engine']} clusters.")
+
+
+def _parse_time(value: str) -> float:
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise unprocessable(
+            f"backup_restore.backup_created_at: {value!r} is not an ISO8601 date-time (such as 2019-01-31T19:25:22Z)"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
 
 
 def password(length: int = 24) -> str:
@@ -151,6 +185,14 @@ def _check_layout(engine: str, num_nodes: int, size: str) -> None:
         raise unprocessable(
             f"num_nodes: {num_nodes} nodes of {size} is not a layout offered for {engine} (nodes: {allowed})"
         )
+
+
+def _major(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def _semantic(version: str) -> str:
+    return f"{version}.0" if "." in version else f"{version}.0.0"
 
 
 def _online(db: dict) -> None:
@@ -267,6 +309,8 @@ class DatabasesBackend(Backend):
         )
         if body.project_id and self.store.get("projects", body.project_id) is None:
             raise unprocessable(f"project_id: project {body.project_id} does not exist")
+        self.sb.regions.refuse(body.region)
+        restored = self._restore_point(body) if body.backup_restore else None
         self.sb.account.ensure_tags(body.tags)
         dbid = new_uuid()
         db = {
@@ -274,7 +318,7 @@ class DatabasesBackend(Backend):
             "name": body.name,
             "engine": body.engine,
             "version": version,
-            "semantic_version": f"{version}.0" if "." in version else f"{version}.0.0",
+            "semantic_version": _semantic(version),
             "num_nodes": body.num_nodes,
             "size": body.size,
             "region": body.region,
@@ -293,6 +337,15 @@ class DatabasesBackend(Backend):
         }
         if body.engine not in catalog.ENGINES_WITHOUT_USERS:
             db["_users"]["doadmin"] = {"name": "doadmin", "role": "primary", "password": db["_admin_password"]}
+        if restored is not None:  # a fork: the source's databases and users as they were then
+            db["_dbs"] = list(restored["dbs"])
+            db["_users"] = {n: dict(u) for n, u in restored["users"].items()}
+            db["_admin_password"] = db["_users"]["doadmin"]["password"]
+            db["status"] = "forking"
+            db["_restored_from"] = {"cluster": restored["cluster"], "at": restored["at"]}
+        _remember(db)
+        if db["engine"] not in _WITHOUT_BACKUPS:  # the first daily backup: at creation
+            db["_backups"] = [self._backup_row(db)]
         db["_rules"] = self._rule_rows(db, body.rules or [])
         server = body.engine in catalog.ENGINES_WITHOUT_USERS and self.servers_on()
         if server:
@@ -331,22 +384,28 @@ class DatabasesBackend(Backend):
         with self.store.editing("databases", uuid) as db:
             db["maintenance_window"].update(day=day, hour=hour)
 
-    def backups(self, uuid: str) -> dict:
-        """The daily backups a cluster has made since it was created, and when the next one is taken.
+    @staticmethod
+    def _backup_row(db: dict) -> dict:
+        now = time.time()
+        return {
+            "created_at": time.strftime(_ISO, time.gmtime(now)),
+            "size_gigabytes": round(0.03 + len(db["_dbs"]) * 0.01 + len(db["_users"]) * 0.001, 4),
+            "_at": now,
+            "_state": _state(db),
+        }
 
-        DigitalOcean backs clusters up once a day from their creation on and keeps them seven days.
-        """
+    def _kept_backups(self, db: Frozen) -> list[Frozen]:
+        """A cluster's backups still kept (seven days)."""
+        return [b for b in db.get("_backups", []) if b["_at"] > time.time() - _BACKUP_RETENTION]
+
+    def backups(self, uuid: str) -> dict:
+        """The daily backups a cluster has (one taken at creation, then one a day: the sandbox takes them
+        on ``POST /_sandbox/databases/{uuid}/backup``), kept seven days, and when the next one is taken."""
         db = self._db(uuid)
-        if db["engine"] in _WITHOUT_BACKUPS:
-            raise unprocessable(f"backups are not supported for {db['engine']} clusters")
-        created = dt.datetime.strptime(db["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        age = (time.time() - created.timestamp()) if db["status"] != "creating" else 0
-        made = int(age // _BACKUP_INTERVAL)
-        size = round(0.03 + len(db["_dbs"]) * 0.01, 2)
-        backups = [
-            {"created_at": (created + dt.timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%SZ"), "size_gigabytes": size}
-            for n in range(max(1, made - 6), made + 1)
-        ]
+        _backups_refused(db)
+        created = dt.datetime.strptime(db["created_at"], _ISO).replace(tzinfo=dt.UTC)
+        kept = self._kept_backups(db)
+        backups = [{"created_at": b["created_at"], "size_gigabytes": b["size_gigabytes"]} for b in kept]
         return {
             "backups": backups,
             "scheduled_backup_time": {
@@ -355,6 +414,53 @@ class DatabasesBackend(Backend):
                 "backup_interval_hours": _BACKUP_INTERVAL // 3600,
             },
         }
+
+    def take_backup(self, uuid: str) -> dict:
+        """The sandbox's stand-in for the daily backup: one now; those older than seven days go."""
+        db = self._db(uuid)
+        _backups_refused(db)
+        with self.store.editing("databases", uuid) as changing:
+            row = self._backup_row(changing)
+            changing["_backups"] = [*self._kept_backups(changing), row]
+        return {"created_at": row["created_at"], "size_gigabytes": row["size_gigabytes"]}
+
+    def _restore_point(self, body) -> dict:
+        """The databases and users a ``backup_restore`` brings back: those of the backup taken at
+        ``backup_created_at`` (its latest when absent), or of that point in time between backups."""
+        ask = body.backup_restore
+        source = next(self.store.find("databases", name=ask.database_name), None)
+        if source is None:
+            raise unprocessable(f"backup_restore.database_name: no database cluster named {ask.database_name!r}")
+        if source["engine"] != body.engine:
+            raise unprocessable(
+                f"engine: a {source['engine']} cluster's backup can only be restored into a {source['engine']} cluster"
+            )
+        _backups_refused(source)
+        backups = self._kept_backups(source)
+        if not backups:
+            raise unprocessable(f"backup_restore: cluster {source['name']} has no backup to restore yet")
+        if ask.backup_created_at is None:
+            chosen = backups[-1]
+            return {**chosen["_state"], "cluster": source["id"], "at": chosen["created_at"]}
+        # Backups are listed to the second: of two in the same second, the later one.
+        exact = next((b for b in reversed(backups) if b["created_at"] == ask.backup_created_at), None)
+        if exact is not None:
+            return {**exact["_state"], "cluster": source["id"], "at": exact["created_at"]}
+        when = _parse_time(ask.backup_created_at)
+        first = backups[0]
+        if when < int(first["_at"]):
+            raise unprocessable(
+                f"backup_restore.backup_created_at: {ask.backup_created_at} is before the oldest backup of "
+                f"{source['name']} ({first['created_at']}); it cannot be restored to that time"
+            )
+        if when > time.time():
+            raise unprocessable(
+                f"backup_restore.backup_created_at: {ask.backup_created_at} is in the future; "
+                "a cluster can be restored to a past point in time only"
+            )
+        history = [h for h in source.get("_history", []) if h["at"] < when + 1] or [first["_state"]]
+        state = history[-1]
+        return {"dbs": state["dbs"], "users": state["users"], "cluster": source["id"], "at": ask.backup_created_at}
 
     def sql_mode(self, uuid: str) -> str:
         db = self._db(uuid)
@@ -376,11 +482,27 @@ class DatabasesBackend(Backend):
         return {}
 
     def upgrade(self, uuid: str, version: str) -> None:
+        """A major version upgrade: only upward, for good, and (as a resize) only of an online cluster.
+
+        DigitalOcean answers 204 and the cluster runs the new version (its ``version`` and ``semantic_version``);
+        its status enum has no upgrading state, so the cluster stays ``online``. A downgrade, or a version the
+        engine does not offer, is refused with a 422. Asking for the version it already runs changes nothing
+        (a repeated PUT is harmless).
+        """
         db = self._db(uuid)
         versions = catalog.DB_ENGINES[db["engine"]]["versions"]
-        if version not in versions or float(version) < float(db["version"]):
-            raise unprocessable(f"version: {version!r} is not an upgrade available for this cluster ({versions})")
-        self.store.patch("databases", uuid, version=version)
+        if version not in versions:
+            raise unprocessable(
+                f"version: {version!r} is not an available {db['engine']} version (available: {versions})"
+            )
+        if _major(version) < _major(db["version"]):
+            raise unprocessable(
+                f"version: cannot downgrade a database cluster: it runs {db['engine']} {db['version']}, "
+                f"and {version} is older; a major version upgrade cannot be undone"
+            )
+        _online(db)
+        if version != db["version"]:
+            self.store.patch("databases", uuid, version=version, semantic_version=_semantic(version))
 
     # -- trusted sources ------------------------------------------------------------------
     def rules(self, uuid: str) -> list:
@@ -416,6 +538,7 @@ class DatabasesBackend(Backend):
             user["mysql_settings"] = body.mysql_settings
         with self.store.editing("databases", uuid) as changing:
             changing["_users"][body.name] = user
+            _remember(changing)
         return user_view(user, self.credentials_visible())
 
     def change_user(self, uuid: str, username: str, settings) -> dict:
@@ -427,6 +550,7 @@ class DatabasesBackend(Backend):
         data = _user_settings(db, settings)
         with self.store.editing("databases", uuid) as changing:
             changing["_users"][username]["settings"] = data
+            _remember(changing)
             return user_view(changing["_users"][username], self.credentials_visible())
 
     def delete_user(self, uuid: str, username: str) -> None:
@@ -437,6 +561,7 @@ class DatabasesBackend(Backend):
             raise unprocessable("the primary user cannot be deleted")
         with self.store.editing("databases", uuid) as db:
             del db["_users"][username]
+            _remember(db)
 
     def reset_password(self, uuid: str, username: str) -> dict:
         _must_user(self._db(uuid), username)
@@ -447,6 +572,7 @@ class DatabasesBackend(Backend):
                 db["_users"][username]["password"] = password()
                 if db["_users"][username]["role"] == "primary":
                     db["_admin_password"] = db["_users"][username]["password"]
+                _remember(db)
             user = _users_of(db)[username]
         self._sync_server(db)
         return user_view(user, self.credentials_visible())
@@ -482,12 +608,14 @@ class DatabasesBackend(Backend):
             raise unprocessable(f"name: database {name!r} already exists")
         with self.store.editing("databases", uuid) as changing:
             changing["_dbs"].append(name)
+            _remember(changing)
         return {"name": name}
 
     def delete_db(self, uuid: str, name: str) -> None:
         self._must_dbname(uuid, name)
         with self.store.editing("databases", uuid) as db:
             db["_dbs"].remove(name)
+            _remember(db)
 
     # -- engine settings ------------------------------------------------------------------
     def eviction_policy(self, uuid: str) -> str:

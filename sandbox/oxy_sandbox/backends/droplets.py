@@ -15,9 +15,10 @@ import time
 
 from .. import catalog
 from ..errors import APIError, unprocessable
-from ..store import Frozen
+from ..store import Frozen, public
 from ..util import now_iso
 from .base import Backend
+from .images import next_window, policy
 from .networking import check_region
 
 log = logging.getLogger("oxy_sandbox.droplets")
@@ -75,14 +76,48 @@ class DropletsBackend(Backend):
     def get(self, droplet_id: int) -> Frozen:
         return self.must("droplets", droplet_id)
 
-    def snapshots(self, droplet_id: int) -> list[Frozen]:
+    def snapshots(self, droplet_id: int) -> list[dict]:
         """The snapshots the droplet's ``snapshot`` actions took (once each action completed)."""
-        return list(self.get(droplet_id).get("_snapshots", []))
+        self.get(droplet_id)
+        return self.sb.images.of_droplet(droplet_id, "snapshot")
 
-    def backups(self, droplet_id: int) -> list[Frozen]:
-        """The droplet's backups: the sandbox takes none, so none until a backup is made."""
+    def backups(self, droplet_id: int) -> list[dict]:
+        """The droplet's backups: the ones the sandbox took (``POST /_sandbox/droplets/{id}/backup``)."""
+        self.get(droplet_id)
+        return self.sb.images.of_droplet(droplet_id, "backup")
+
+    def backup_policy(self, droplet_id: int) -> dict:
+        """``GET /v2/droplets/{id}/backups/policy``: whether backups are on, the policy and the next window."""
         droplet = self.get(droplet_id)
-        return [b for b in droplet.get("_backups", []) if b["id"] in droplet["backup_ids"]]
+        enabled = "backups" in droplet["features"]
+        record: dict = {"droplet_id": droplet_id, "backup_enabled": enabled}
+        if enabled and droplet.get("_backup_policy"):
+            record["backup_policy"] = droplet["_backup_policy"]
+            record["next_backup_window"] = next_window(droplet["_backup_policy"])
+        return record
+
+    def backup_policies(self) -> dict[str, dict]:
+        """``GET /v2/droplets/backups/policies``: every droplet's policy record, by droplet id."""
+        return {str(d["id"]): self.backup_policy(d["id"]) for d in self.list()}
+
+    @staticmethod
+    def supported_backup_policies() -> list[dict]:
+        return [
+            {
+                "name": "weekly",
+                "possible_window_starts": [0, 4, 8, 12, 16, 20],
+                "window_length_hours": 4,
+                "retention_period_days": 28,
+                "possible_days": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+            },
+            {
+                "name": "daily",
+                "possible_window_starts": [0, 4, 8, 12, 16, 20],
+                "window_length_hours": 4,
+                "retention_period_days": 7,
+                "possible_days": [],
+            },
+        ]
 
     def kernels(self, droplet_id: int) -> list[dict]:
         """Kernels the droplet could switch to: none, its kernel is managed inside it (``kernel`` is null)."""
@@ -98,19 +133,29 @@ class DropletsBackend(Backend):
     def create(self, body) -> list[tuple[Frozen, Frozen]]:
         """Droplets for a ``DropletCreate`` (``name`` or ``names``), each with its create action."""
         region = check_region(body.region or "nyc3")
+        self.sb.regions.refuse(region)
         if body.size not in catalog.size_slugs():
             raise unprocessable(f"size: {body.size!r} is not a valid size for Droplet creation")
         image = catalog.image(body.image)
         if image is None:
-            raise unprocessable(f"image: {body.image!r} is not a valid image for Droplet creation")
+            own = self.sb.images.usable(body.image, region, catalog.size(body.size)["disk"])
+            if own is None:
+                raise unprocessable(f"image: {body.image!r} is not a valid image for Droplet creation")
+            # A machine boots the image's disk when it has one (an image taken without machines has none).
+            image = {**public(own), "_id": own["id"] if own.get("_disk") else None}
+        if body.backup_policy is not None and not body.backups:
+            raise unprocessable("backup_policy: backups must be enabled to set a backup policy")
+        backup_policy = policy(body.backup_policy.model_dump(exclude_none=True) if body.backup_policy else None)
         for key in body.ssh_keys or []:
             if self.sb.account.find_key(key) is None:
                 raise unprocessable(f"ssh_keys: {key!r} is not an SSH key id or fingerprint on this account")
         vpc = self.sb.networking.resolve_vpc(body.vpc_uuid, region, "vpc_uuid", f"region {region}")
         names = [body.name] if body.name is not None else body.names
-        return [self._create_one(name, body, region, image, vpc) for name in names]
+        return [self._create_one(name, body, region, image, vpc, backup_policy) for name in names]
 
-    def _create_one(self, name: str, body, region: str, image: dict, vpc: Frozen) -> tuple[Frozen, Frozen]:
+    def _create_one(
+        self, name: str, body, region: str, image: dict, vpc: Frozen, backup_policy: dict
+    ) -> tuple[Frozen, Frozen]:
         did = self.store.next_id("droplet", 500000001)
         size = catalog.size(body.size)
         machine = self.machines_on()
@@ -143,8 +188,8 @@ class DropletsBackend(Backend):
             "features": features,
             "backup_ids": [],
             "snapshot_ids": [],
-            "next_backup_window": None,
-            "image": image,
+            "next_backup_window": next_window(backup_policy) if body.backups else None,
+            "image": {k: v for k, v in image.items() if not k.startswith("_")},
             "volume_ids": list(body.volumes or []),
             "size": size,
             "size_slug": size["slug"],
@@ -158,6 +203,8 @@ class DropletsBackend(Backend):
             "_addresses": {"public": public_ip, "private": private_ip},
             "_machine": machine and public_ip is not None,
             "_on_active": active,
+            "_backup_policy": backup_policy if body.backups else None,
+            "_from_image": image.get("_id"),
         }
         if droplet["_machine"]:
             action = self.sb.account.new_action("create", did, region, None)
@@ -176,6 +223,7 @@ class DropletsBackend(Backend):
         self.store.delete("droplets", droplet["id"])
         self.sb.projects.forget(f"do:droplet:{droplet['id']}")
         self.sb.networking.forget_droplet(droplet["id"])
+        self.sb.images.forget_droplet(droplet["id"])
         if droplet.get("_machine") and self.sb.machines is not None:
             self.sb.machines.submit(droplet["id"], self.sb.machines.destroy, droplet["id"])
 
@@ -234,34 +282,37 @@ class DropletsBackend(Backend):
             if not body.name:
                 raise unprocessable("name: is required for rename")
             changes = {"name": body.name}
-        elif kind == "rebuild":
-            image = catalog.image(body.image if body.image is not None else droplet["image"]["id"])
-            if image is None:
-                raise unprocessable(f"image: {body.image!r} is not a valid image to rebuild from")
-            changes = {"image": image}
+        elif kind in ("rebuild", "restore"):
+            changes = self._reimage(droplet, kind, body.image)
+            if droplet.get("_machine") and self.sb.machines is not None:
+                action = self.sb.account.new_action(kind, droplet["id"], region, None)
+                self._machine_reimage(droplet, action, changes)
+                return action
         elif kind == "snapshot":
-            snapshot = {
-                "id": self.store.next_id("image", 190000001),
-                "name": body.name or f"{droplet['name']}-{int(time.time())}",
-                "created_at": now_iso(),
-                "regions": [region],
-                "min_disk_size": droplet["disk"],
-                "size_gigabytes": round(1.5 + droplet["disk"] * 0.05, 2),
-                "type": "snapshot",
-            }
-            changes = {
-                "snapshot_ids": [*droplet["snapshot_ids"], snapshot["id"]],
-                "_snapshots": [*droplet.get("_snapshots", []), snapshot],
-            }
+            return self.sb.images.take(droplet, "snapshot", body.name)[1]
         elif kind == "enable_ipv6":
             changes = {
                 "networks": {**droplet["networks"], "v6": _ipv6_networks(droplet["id"])},
                 "features": sorted({*droplet["features"], "ipv6"}),
             }
-        elif kind == "enable_backups":
-            changes = {"features": sorted({*droplet["features"], "backups"})}
+        elif kind in ("enable_backups", "change_backup_policy"):
+            if kind == "change_backup_policy" and "backups" not in droplet["features"]:
+                raise unprocessable("Backups are not enabled for this Droplet.")
+            if kind == "change_backup_policy" and body.backup_policy is None:
+                raise unprocessable("backup_policy: is required for change_backup_policy")
+            asked = body.backup_policy.model_dump(exclude_none=True) if body.backup_policy else None
+            chosen = policy(asked, droplet.get("_backup_policy"))
+            changes = {
+                "features": sorted({*droplet["features"], "backups"}),
+                "next_backup_window": next_window(chosen),
+                "_backup_policy": chosen,
+            }
         elif kind == "disable_backups":
-            changes = {"features": [f for f in droplet["features"] if f != "backups"]}
+            changes = {
+                "features": [f for f in droplet["features"] if f != "backups"],
+                "next_backup_window": None,
+                "_backup_policy": None,
+            }
         if droplet.get("_machine") and self.sb.machines is not None and kind in MACHINE_ACTIONS:
             action = self.sb.account.new_action(kind, droplet["id"], region, None)
             self._machine_action(droplet, action, changes, catalog.size(body.size) if kind == "resize" else None)
@@ -272,7 +323,48 @@ class DropletsBackend(Backend):
                 self.store.schedule(changing, self.settings.action_delay, changes)
         return action
 
+    def _reimage(self, droplet: Frozen, kind: str, ref) -> dict:
+        """The changes of a ``rebuild`` (from a public image, or a snapshot or backup of the account in the
+        droplet's region) or a ``restore`` (from one of the droplet's own snapshots or backups): its disk
+        becomes the image's, its id and addresses stay."""
+        if ref is None and kind == "restore":
+            raise unprocessable("image: a backup or snapshot id is required to restore a droplet")
+        ref = droplet["image"]["id"] if ref is None else ref
+        image = catalog.image(ref) if kind == "rebuild" else None
+        own = None
+        if image is None:
+            own = self.sb.images.usable(ref, droplet["region"]["slug"], droplet["disk"])
+            if own is None or (kind == "restore" and own["_droplet_id"] != droplet["id"]):
+                what = "a backup or snapshot of this droplet" if kind == "restore" else "a valid image"
+                raise unprocessable(f"image: {ref!r} is not {what} to {kind} from")
+            image = public(own)
+        changes: dict = {"_from_image": own["id"] if own is not None and own.get("_disk") else None}
+        if kind == "rebuild":
+            changes["image"] = image
+        return changes
+
     # -- machines -----------------------------------------------------------------------
+    def _machine_reimage(self, droplet: Frozen, action: Frozen, changes: dict) -> None:
+        """A new machine for the droplet (same name, addresses, keys) booted from the image's disk (or
+        the base image), its old machine and disk gone; the action completes once SSH answers."""
+        sb = self.sb
+        started = time.time()
+        delay = self.settings.action_delay
+
+        def job() -> None:
+            try:
+                sb.machines.destroy(droplet["id"])
+                vpc = self.store.get("vpcs", droplet["vpc_uuid"])
+                keys = droplet.get("_authorized_keys") or []
+                sb.machines.create(droplet, vpc, keys, droplet.get("_user_data"), changes["_from_image"])
+            except Exception:
+                self._finish(droplet["id"], action["id"], 0, {}, ok=False)
+                raise
+            self._finish(droplet["id"], action["id"], _remaining(started, delay), changes, ok=True)
+            sb.networking.sync_firewalls()
+
+        sb.machines.submit(droplet["id"], job)
+
     def _finish(self, droplet_id: int, action_id: int | None, delay: float, changes: dict, ok: bool) -> None:
         """Record the machine's work: the droplet's changes and its action's end."""
         with self.store.lock:
@@ -290,7 +382,7 @@ class DropletsBackend(Backend):
 
         def job() -> None:
             try:
-                sb.machines.create(droplet, vpc, keys, droplet.get("_user_data"))
+                sb.machines.create(droplet, vpc, keys, droplet.get("_user_data"), droplet.get("_from_image"))
             except Exception:
                 self._finish(droplet["id"], action_id, 0, {}, ok=False)
                 raise
@@ -350,7 +442,10 @@ class DropletsBackend(Backend):
 
     def _boot(self, droplet: Frozen) -> None:
         vpc = self.store.get("vpcs", droplet["vpc_uuid"])
-        self.sb.machines.create(droplet, vpc, droplet.get("_authorized_keys") or [], droplet.get("_user_data"))
+        image = self.store.get("images", str(droplet.get("_from_image")))  # its snapshot's disk, while it exists
+        image_id = image["id"] if image is not None and image.get("_disk") else None
+        keys = droplet.get("_authorized_keys") or []
+        self.sb.machines.create(droplet, vpc, keys, droplet.get("_user_data"), image_id)
 
     def _finish_boot(self, droplet: Frozen, missing: bool) -> None:
         if missing:

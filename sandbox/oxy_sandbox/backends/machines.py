@@ -8,6 +8,10 @@
   whose subnet is the VPC's ``ip_range``. The addresses the API reports are the ones that answer.
 - First boot does what DigitalOcean's cloud-init does: the SSH keys named at creation go into
   root's authorized_keys, the hostname is the droplet's name, ``user_data`` runs once.
+- A snapshot or backup of a droplet (an image) is its machine's disk: the container committed to a Docker
+  image ``oxy-<sandbox>-image-<id>`` and its disk volume copied to ``oxy-<sandbox>-image-<id>-disk``; a
+  droplet created from the image boots that Docker image with a copy of that volume. Deleting the image
+  removes both.
 - Every Docker call runs on a worker thread; the droplet's status follows: ``new`` until the
   container runs and SSH answers, then ``active``; actions complete when the machine did them.
 """
@@ -248,6 +252,12 @@ class Machines:
     def disk_name(self, droplet_id: int) -> str:
         return f"{self.container_name(droplet_id)}-disk"
 
+    def image_name(self, image_id: int) -> str:
+        return f"oxy-{self.instance}-image-{image_id}"
+
+    def image_disk_name(self, image_id: int) -> str:
+        return f"{self.image_name(image_id)}-disk"
+
     def vpc_network_name(self, vpc_id: str) -> str:
         return f"oxy-vpc-{vpc_id}"
 
@@ -297,8 +307,16 @@ class Machines:
             self.docker.networks.get(self.vpc_network_name(vpc_id)).remove()
 
     # -- machines --------------------------------------------------------------------------
-    def create(self, droplet: dict, vpc: dict, authorized_keys: list[str], user_data: str | None) -> None:
-        """Create and boot the machine of ``droplet``; blocks until SSH answers (or raises)."""
+    def create(
+        self,
+        droplet: dict,
+        vpc: dict,
+        authorized_keys: list[str],
+        user_data: str | None,
+        image_id: int | None = None,
+    ) -> None:
+        """Create and boot the machine of ``droplet`` (from the disk of the image ``image_id``, when
+        given); blocks until SSH answers (or raises)."""
         api = self.docker.api
         name = self.container_name(droplet["id"])
         addresses = droplet["_addresses"]
@@ -307,6 +325,10 @@ class Machines:
         vpc_net = self.ensure_vpc_network(vpc)
         disk = self.disk_name(droplet["id"])
         self.docker.volumes.create(disk, labels={LABEL: self.instance, "oxy.droplet": str(droplet["id"])})
+        base = self.image
+        if image_id is not None:
+            base = self.image_name(image_id)
+            self._copy_volume(self.image_disk_name(image_id), disk)
         host_config = api.create_host_config(
             cap_add=CAPABILITIES,
             security_opt=["seccomp=unconfined", "apparmor=unconfined"],
@@ -321,7 +343,7 @@ class Machines:
             {PUBLIC_NETWORK: api.create_endpoint_config(ipv4_address=addresses["public"])}
         )
         container = api.create_container(
-            self.image,
+            base,
             name=name,
             hostname=droplet["name"],
             labels={LABEL: self.instance, "oxy.droplet": str(droplet["id"])},
@@ -363,6 +385,8 @@ class Machines:
         container = self._container(droplet["id"])
         if container is None:
             raise RuntimeError(f"droplet {droplet['id']} has no machine")
+        if container.status == "paused":  # its region was down when the sandbox stopped
+            container.unpause()
         if restart:
             container.restart(timeout=20)
         elif on:
@@ -378,6 +402,44 @@ class Machines:
             raise RuntimeError(f"droplet {droplet['id']} has no machine")
         limits = self._limits(size)
         self.docker.api.update_container(container.id, memswap_limit=-1, **limits)
+
+    def _copy_volume(self, source: str, target: str) -> None:
+        """Copy every file of the volume ``source`` into the volume ``target`` (owners, modes, links kept)."""
+        self.docker.containers.run(
+            self.image,
+            entrypoint=["cp", "-a", "/from/.", "/to/"],
+            volumes={source: {"bind": "/from", "mode": "ro"}, target: {"bind": "/to", "mode": "rw"}},
+            network_mode="none",
+            remove=True,
+        )
+
+    def capture(self, droplet_id: int, image_id: int) -> None:
+        """The disk of droplet ``droplet_id``'s machine as the image ``image_id``: its container committed
+        (paused meanwhile, as a live snapshot) and its disk volume copied."""
+        container = self._container(droplet_id)
+        if container is None:
+            raise RuntimeError(f"droplet {droplet_id} has no machine")
+        container.commit(repository=self.image_name(image_id), tag="latest", pause=True)
+        disk = self.image_disk_name(image_id)
+        self.docker.volumes.create(disk, labels={LABEL: self.instance, "oxy.image": str(image_id)})
+        self._copy_volume(self.disk_name(droplet_id), disk)
+
+    def forget_image(self, image_id: int) -> None:
+        """Remove the image ``image_id``'s copies (its Docker image and its disk volume)."""
+        with contextlib.suppress(docker.errors.NotFound):
+            self.docker.images.remove(f"{self.image_name(image_id)}:latest", force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            self.docker.volumes.get(self.image_disk_name(image_id)).remove(force=True)
+
+    def pause(self, droplet_id: int, pause: bool) -> None:
+        """Freeze the machine (its region is down) or thaw it; its disk and state stay."""
+        container = self._container(droplet_id)
+        if container is None:
+            return
+        if pause and container.status == "running":
+            container.pause()
+        elif not pause and container.status == "paused":
+            container.unpause()
 
     def destroy(self, droplet_id: int) -> None:
         container = self._container(droplet_id)
@@ -422,6 +484,10 @@ class Machines:
         for volume in self.docker.volumes.list(filters={"label": f"{LABEL}={self.instance}"}):
             with contextlib.suppress(Exception):
                 volume.remove(force=True)
+        # Images committed from this sandbox's machines carry its label (also once untagged while in use).
+        for image in self.docker.images.list(all=True, filters={"label": f"{LABEL}={self.instance}"}):
+            with contextlib.suppress(Exception):
+                self.docker.images.remove(image.id, force=True)
         for network in self.docker.networks.list(filters={"label": f"{LABEL}={self.instance}"}):
             with contextlib.suppress(Exception):
                 network.remove()

@@ -39,6 +39,7 @@ class NetworkingBackend(Backend):
         return self.must("vpcs", vpc_id)
 
     def create_vpc(self, name: str, region: str, description: str = "", ip_range: str | None = None) -> Frozen:
+        self.sb.regions.refuse(check_region(region))  # a region outage (sandbox fault)
         return self._new_vpc(name, check_region(region), description, ip_range)
 
     def _new_vpc(self, name: str, region: str, description: str = "", ip_range: str | None = None) -> Frozen:

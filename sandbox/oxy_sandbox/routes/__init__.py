@@ -6,17 +6,32 @@ the answer (envelopes, ``core.paginate``, ``view``). They never import each othe
 
 from __future__ import annotations
 
-from . import apps, basics, control, databases, domains, droplets, firewalls, projects, registry, vpcs
+from . import (
+    apps,
+    basics,
+    control,
+    databases,
+    domains,
+    droplets,
+    firewalls,
+    images,
+    monitoring,
+    projects,
+    registry,
+    vpcs,
+)
 
 ROUTERS = [
     control.router,
     basics.router,
     vpcs.router,
     droplets.router,
+    images.router,
     firewalls.router,
     databases.router,
     apps.router,
     projects.router,
     domains.router,
     registry.router,
+    monitoring.router,
 ]

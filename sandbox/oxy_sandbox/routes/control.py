@@ -109,8 +109,23 @@ async def coverage(request: Request) -> dict:
 
 @router.get("/secrets")
 async def secrets(sb: Sandbox = Depends(sandbox)) -> dict:
-    """Every password the sandbox has issued, so tests can prove none of them reaches output."""
-    return {"secrets": sb.databases.secrets()}
+    """Every password the sandbox has issued, so tests can prove none of them reaches output: the databases'
+    (``secrets``) and the registry's (``registry``; its user names are the same secrets)."""
+    return {"secrets": sb.databases.secrets(), "registry": sb.registry.secrets() if sb.registry else []}
+
+
+@router.post("/droplets/{droplet_id}/backup", status_code=201)
+def droplet_backup(droplet_id: int, sb: Sandbox = Depends(sandbox)) -> dict:
+    """Take a backup of a droplet with backups on now (DigitalOcean takes one in its policy's window):
+    ``{"image", "action"}``; the policy's retention drops the oldest. With machines it copies the disk."""
+    return sb.images.backup(droplet_id)
+
+
+@router.post("/databases/{cluster_id}/backup", status_code=201)
+def database_backup(cluster_id: str, sb: Sandbox = Depends(sandbox)) -> dict:
+    """Take a cluster's daily backup now: ``{"created_at", "size_gigabytes"}``; backups older than seven
+    days are dropped."""
+    return sb.databases.take_backup(cluster_id)
 
 
 @router.post("/reset")

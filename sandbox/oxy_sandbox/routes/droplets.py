@@ -71,12 +71,30 @@ async def droplets_firewalls(droplet_id: int, request: Request, sb: Sandbox = De
 
 @router.get("/v2/droplets/{droplet_id}/snapshots")
 async def droplets_snapshots(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
-    return paginate(request, "snapshots", sb.droplets.snapshots(droplet_id), view)
+    return paginate(request, "snapshots", sb.droplets.snapshots(droplet_id))
 
 
 @router.get("/v2/droplets/{droplet_id}/backups")
 async def droplets_backups(droplet_id: int, request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
-    return paginate(request, "backups", sb.droplets.backups(droplet_id), view)
+    return paginate(request, "backups", sb.droplets.backups(droplet_id))
+
+
+@router.get("/v2/droplets/backups/policies")
+async def droplets_backup_policies(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
+    policies = sb.droplets.backup_policies()
+    body = paginate(request, "policies", list(policies.items()))
+    body["policies"] = dict(body["policies"])
+    return body
+
+
+@router.get("/v2/droplets/backups/supported_policies")
+async def droplets_supported_backup_policies(sb: Sandbox = Depends(sandbox)) -> dict:
+    return {"supported_policies": sb.droplets.supported_backup_policies()}
+
+
+@router.get("/v2/droplets/{droplet_id}/backups/policy")
+async def droplets_backup_policy(droplet_id: int, sb: Sandbox = Depends(sandbox)) -> dict:
+    return {"policy": sb.droplets.backup_policy(droplet_id)}
 
 
 @router.get("/v2/droplets/{droplet_id}/kernels")

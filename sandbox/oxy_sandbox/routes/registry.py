@@ -38,6 +38,8 @@ async def registry_update_subscription(body: RegistrySubscription, sb: Sandbox =
 
 
 @router.get("/v2/registry/docker-credentials")
-async def registry_docker_credentials(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
+async def registry_docker_credentials(
+    request: Request, expiry_seconds: int = 0, read_write: bool = False, sb: Sandbox = Depends(sandbox)
+) -> dict:
     """A Docker config.json for registry.digitalocean.com, as DigitalOcean answers it."""
-    return sb.account.docker_credentials(bearer(request))
+    return sb.account.docker_credentials(bearer(request), expiry_seconds=expiry_seconds, read_write=read_write)

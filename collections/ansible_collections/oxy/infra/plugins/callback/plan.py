@@ -13,6 +13,15 @@ description:
     C(diff)) and, at the end of the run, prints each resource with C(create), C(update) (the fields that differ,
     before and after), C(delete) or no change, then the totals. In check mode it is the plan; in a real run it
     says what was applied.
+  - A result may say what its change is beyond create, update and delete, with C(plan_action) (C(rename), renamed in
+    place; C(upgrade), a version upgrade in place; C(replace), a new resource instead of the old one), C(plan_note)
+    (what it means, such as what is lost) and C(plan_from) (the old name). Each is its own word and symbol, counted
+    in the totals and the JSON C(totals); a result's C(plan_resources) (a list of C(kind), C(name), C(plan_action),
+    C(plan_from), C(plan_note)) adds entries the same way, for a task that plans for several resources (for example
+    M(oxy.infra.owned_resources)).
+  - A result's C(orphans) (C(kind), C(name), C(id), C(why)) are listed on their own lines, C(! orphan ...), being
+    what the environment owns that its definition no longer names. They are counted, written to the JSON (C(orphans),
+    C(totals.orphan)) and make C(changes_pending) true, so C(scripts/plan) exits 2 and C(playbooks/drift.yml) fails.
   - Tasks of other modules that changed something (for example the droplet's Docker stack) are counted per host.
   - Secrets stay masked as the modules mask them; a task with C(no_log) shows its resource and action, never its
     fields.
@@ -54,8 +63,13 @@ CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 REPLACE = "replace"
+RENAME = "rename"
+UPGRADE = "upgrade"
 NO_CHANGE = "no change"
-SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", REPLACE: "-/+", NO_CHANGE: " "}
+SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", REPLACE: "-/+", RENAME: ">", UPGRADE: "^", NO_CHANGE: " "}
+# What a module result may name as its change (plan_action), beyond what its diff shows.
+PLAN_ACTIONS = (RENAME, UPGRADE, REPLACE)
+ORPHAN_SYMBOL = "!"
 HIDDEN = "(hidden: no_log)"
 
 
@@ -98,9 +112,17 @@ def _diffs(result):
 
 
 def classify(result):
-    """``(action, fields)`` of one module result."""
+    """``(action, fields)`` of one module result; its ``plan_action`` (rename, upgrade, replace) names the action."""
+    named = result.get("plan_action")
+    if named in PLAN_ACTIONS:
+        action, fields = _classify_diff(result) if result.get("changed") else (NO_CHANGE, [])
+        return named, fields if action in (UPDATE, NO_CHANGE) else []
     if not result.get("changed"):
         return NO_CHANGE, []
+    return _classify_diff(result)
+
+
+def _classify_diff(result):
     befores, afters = [], []
     for diff in _diffs(result):
         befores.append(diff.get("before"))
@@ -121,13 +143,24 @@ def classify(result):
 
 
 # What one resource ends up as, when several tasks touched it (start, then wait; create, then configure).
-_RANK = {NO_CHANGE: 0, UPDATE: 1, DELETE: 2, CREATE: 3, REPLACE: 4}
+_RANK = {NO_CHANGE: 0, UPDATE: 1, RENAME: 2, UPGRADE: 3, DELETE: 4, CREATE: 5, REPLACE: 6}
 
 
 def merge(first, second):
     if {first, second} == {CREATE, DELETE}:
         return REPLACE
     return first if _RANK[first] >= _RANK[second] else second
+
+
+def orphan_line(orphan):
+    """``! orphan droplet oxy-api-backend (id 123): owned by project Oxy, not in the definition``"""
+    return "%s orphan %s %s (id %s): %s" % (
+        ORPHAN_SYMBOL,
+        orphan.get("kind"),
+        orphan.get("name"),
+        orphan.get("id"),
+        orphan.get("why"),
+    )
 
 
 def _short(value):
@@ -146,6 +179,7 @@ class CallbackModule(CallbackBase):
         self.resources = {}
         self.order = []
         self.other = {}
+        self.orphans = {}
         self.failed = False
         self.check_mode = bool(context.CLIARGS.get("check")) if context.CLIARGS else False
 
@@ -157,13 +191,39 @@ class CallbackModule(CallbackBase):
         if res.get("failed") or res.get("skipped"):
             return
         host = result._host.get_name()
+        hidden = bool(res.get("_ansible_no_log"))
+        noted = self._record_plan_resources(host, res, hidden)
         identity = res.get("resource")
         if not isinstance(identity, dict) or not identity.get("kind"):
             if res.get("changed"):
                 self.other[host] = self.other.get(host, 0) + 1
+            if res.get("changed") or noted:
                 self._write(final=False)
             return
-        hidden = bool(res.get("_ansible_no_log"))
+        self._enter(host, identity, res, hidden)
+        self._write(final=False)
+
+    def _record_plan_resources(self, host, res, hidden):
+        """The result's ``orphans`` and ``plan_resources``; True when it had any."""
+        orphans = res.get("orphans") if isinstance(res.get("orphans"), list) else []
+        for orphan in orphans:
+            if isinstance(orphan, dict) and orphan.get("kind"):
+                key = (host, orphan["kind"], str(orphan.get("id") or orphan.get("name")))
+                self.orphans[key] = dict(
+                    host=host,
+                    kind=orphan["kind"],
+                    name=orphan.get("name"),
+                    id=orphan.get("id"),
+                    why=orphan.get("why"),
+                )
+        planned = res.get("plan_resources") if isinstance(res.get("plan_resources"), list) else []
+        for entry in planned:
+            if isinstance(entry, dict) and entry.get("kind") and entry.get("plan_action") in PLAN_ACTIONS:
+                identity = dict(kind=entry["kind"], name=entry.get("name"))
+                self._enter(host, identity, dict(entry, changed=True), hidden)
+        return bool(orphans or planned)
+
+    def _enter(self, host, identity, res, hidden):
         action, fields = classify(res)
         key = (host, identity["kind"], str(identity.get("name")))
         entry = self.resources.get(key)
@@ -174,12 +234,14 @@ class CallbackModule(CallbackBase):
             self.order.append(key)
         entry["action"] = merge(entry["action"], action)
         entry["hidden"] = entry["hidden"] or hidden
+        for extra in ("plan_note", "plan_from"):
+            if res.get(extra) and res.get("plan_action") in PLAN_ACTIONS:
+                entry[extra.replace("plan_", "")] = str(res[extra])
         if not hidden:
             known = set(f["field"] for f in entry["fields"])
             for path, before, after in fields:
                 if path not in known:
                     entry["fields"].append(dict(field=path, before=before, after=after))
-        self._write(final=False)
 
     def v2_runner_on_ok(self, result):
         self._record(result)
@@ -199,7 +261,7 @@ class CallbackModule(CallbackBase):
 
     # -- reporting -------------------------------------------------------------------------------
     def totals(self):
-        counts = {CREATE: 0, UPDATE: 0, DELETE: 0, REPLACE: 0, NO_CHANGE: 0}
+        counts = {CREATE: 0, UPDATE: 0, DELETE: 0, REPLACE: 0, RENAME: 0, UPGRADE: 0, NO_CHANGE: 0}
         for entry in self.resources.values():
             counts[entry["action"]] += 1
         return counts
@@ -210,15 +272,19 @@ class CallbackModule(CallbackBase):
             mode="plan" if self.check_mode else "applied",
             final=final,
             failed=self.failed,
-            changes_pending=bool(self.check_mode and self.changed()),
+            changes_pending=bool(self.check_mode and (self.changed() or self.orphans)),
             totals=dict(
                 create=counts[CREATE],
                 update=counts[UPDATE],
                 delete=counts[DELETE],
                 replace=counts[REPLACE],
+                rename=counts[RENAME],
+                upgrade=counts[UPGRADE],
+                orphan=len(self.orphans),
                 unchanged=counts[NO_CHANGE],
             ),
             other_changes=dict(self.other),
+            orphans=list(self.orphans.values()),
             resources=[
                 dict(self.resources[key], fields=[] if self.resources[key]["hidden"] else self.resources[key]["fields"])
                 for key in self.order
@@ -227,7 +293,7 @@ class CallbackModule(CallbackBase):
 
     def changed(self):
         counts = self.totals()
-        return bool(counts[CREATE] or counts[UPDATE] or counts[DELETE] or counts[REPLACE] or self.other)
+        return bool(any(n for action, n in counts.items() if action != NO_CHANGE) or self.other)
 
     def _write(self, final):
         path = self.get_option("json_path")
@@ -241,7 +307,7 @@ class CallbackModule(CallbackBase):
         os.replace(temporary, path)
 
     def v2_playbook_on_stats(self, stats):
-        if not self.resources and not self.other:
+        if not self.resources and not self.other and not self.orphans:
             self._write(final=True)
             return
         title = "Plan" if self.check_mode else "Applied"
@@ -254,12 +320,16 @@ class CallbackModule(CallbackBase):
                 if not self.get_option("show_unchanged"):
                     continue
             where = "" if entry["host"] in ("localhost", "127.0.0.1") else " (on %s)" % entry["host"]
-            lines.append(
-                "  %-3s %-9s %s %s%s" % (SYMBOLS[entry["action"]], entry["action"], entry["kind"], entry["name"], where)
-            )
+            name = entry["name"]
+            if entry.get("from") and entry["action"] in PLAN_ACTIONS and entry["from"] != name:
+                name = "%s -> %s" % (entry["from"], name)
+            symbol = SYMBOLS[entry["action"]]
+            lines.append("  %-3s %-9s %s %s%s" % (symbol, entry["action"], entry["kind"], name, where))
+            if entry.get("note") and entry["action"] in PLAN_ACTIONS:
+                lines.append("        (%s)" % entry["note"])
             if entry["hidden"] and entry["action"] != NO_CHANGE:
                 lines.append("        %s" % HIDDEN)
-            elif entry["action"] in (UPDATE, REPLACE):
+            elif entry["action"] in (UPDATE, REPLACE, RENAME, UPGRADE):
                 for field in entry["fields"]:
                     lines.append(
                         "        %s: %s -> %s" % (field["field"], _short(field["before"]), _short(field["after"]))
@@ -268,8 +338,16 @@ class CallbackModule(CallbackBase):
             lines.append(
                 "  ~   %d other change(s) on %s (tasks without a resource, such as the Docker stack)" % (count, host)
             )
+        for orphan in self.orphans.values():
+            where = "" if orphan["host"] in ("localhost", "127.0.0.1") else " (on %s)" % orphan["host"]
+            lines.append("  %s%s" % (orphan_line(orphan), where))
         counts = self.totals()
         verb = "to" if self.check_mode else ""
+        extra = "".join(
+            ", %d %s %s" % (counts[action], verb, action) for action in (REPLACE, RENAME, UPGRADE) if counts[action]
+        )
+        if self.orphans:
+            extra += ", %d orphan%s" % (len(self.orphans), "" if len(self.orphans) == 1 else "s")
         summary = "%s: %d %s create, %d %s update, %d %s delete%s, %d unchanged" % (
             title,
             counts[CREATE],
@@ -278,7 +356,7 @@ class CallbackModule(CallbackBase):
             verb,
             counts[DELETE],
             verb,
-            (", %d %s replace" % (counts[REPLACE], verb)) if counts[REPLACE] else "",
+            extra,
             counts[NO_CHANGE],
         )
         lines.append(summary.replace("  ", " "))

@@ -124,8 +124,9 @@ options:
     description:
       - Names that are never deleted, even with O(allow_delete=true). O(state=absent) on one of them fails before
         any write.
-      - This is how apps, VPCs and domains, which carry no tags in DigitalOcean, are protected; it works for every
-        module that deletes.
+      - This is how resources that carry no tags in DigitalOcean (apps, VPCs, domains, firewalls, projects, SSH keys,
+        DNS records, databases, database users) are protected; it works for every module that deletes. The module's
+        O(state) says which names match (a DNS record's host name, a database's C(cluster/name)).
     type: list
     elements: str
     default: []

@@ -62,6 +62,9 @@ RESERVED_DATABASES = ("admin", "config", "local")
 
 # DigitalOcean DNS accepts a record TTL of 30 seconds to a day.
 DNS_TTL = (30, 86400)
+# The droplet's registry credentials (seconds): twice the hour before their end from which a run logs in
+# again (oxy.infra.api_stack), up to 30 days; never 0, which DigitalOcean reads as "never expire".
+REGISTRY_CREDENTIALS_EXPIRY = (7200, 2592000)
 
 
 def _dict(value):
@@ -868,6 +871,22 @@ def credential_problems(definition):
     return problems
 
 
+def registry_problems(definition):
+    """The droplet's registry credentials expire, neither so soon that every run logs in again nor after a month."""
+    registry = definition.get("oxy_registry")
+    if not isinstance(registry, dict) or "credentials_expiry" not in registry:
+        return []
+    expiry = _int(registry.get("credentials_expiry"))
+    low, high = REGISTRY_CREDENTIALS_EXPIRY
+    if expiry is None or not low <= expiry <= high:
+        return [
+            "oxy_registry.credentials_expiry: %r is outside %d to %d seconds (such as 604800, a week): the droplet's "
+            "pull credentials must expire, and last longer than the hour before their end in which a run renews them"
+            % (registry.get("credentials_expiry"), low, high)
+        ]
+    return []
+
+
 def account_problems(definition, account):
     """The region, the droplet size and the clusters' engine, version, region and layout, as the account offers."""
     regions = {r.get("slug"): r for r in _list(account.get("regions")) if isinstance(r, dict)}
@@ -947,6 +966,7 @@ def environment_problems(definition, account=None, max_source_share=None):
     problems += app_domain_problems(definition)
     problems += dns_problems(definition)
     problems += credential_problems(definition)
+    problems += registry_problems(definition)
     if account:
         problems += account_problems(definition, account)
     return problems

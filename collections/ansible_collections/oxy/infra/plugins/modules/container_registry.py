@@ -40,7 +40,10 @@ options:
     choices: [none, read, read_write]
     default: none
   credentials_expiry:
-    description: Seconds until the credentials expire; they never expire when unset.
+    description:
+      - Seconds until the credentials expire (DigitalOcean's C(expiry_seconds)); they never expire when unset
+        or V(0), and such credentials hold an API token for good, so give machines credentials that expire.
+      - The registry refuses them from then on; RV(expires_at) says when.
     type: int
 author:
   - Oxy infrastructure team (@oxyhq)
@@ -53,6 +56,7 @@ EXAMPLES = r"""
     region: ams3
     subscription_tier: basic
     credentials: read
+    credentials_expiry: 604800  # a week
   register: registry
   no_log: true
 """
@@ -74,9 +78,17 @@ password:
   description: The password of those credentials. Secret.
   returned: when O(credentials) is not V(none) and the registry exists
   type: str
+expires_at:
+  description:
+    - When those credentials expire, in seconds since the epoch (UTC), taken before they were asked for, so
+      never later than DigitalOcean's own end of them. V(0) when they never expire.
+  returned: when O(credentials) is not V(none) and the registry exists
+  type: int
+  sample: 1767225600
 """
 
 import base64
+import time
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
@@ -102,6 +114,8 @@ class RegistryManager(ResourceManager):
 
     def run(self):
         p = self.params
+        if (p["credentials_expiry"] or 0) < 0:
+            self.do.fail("credentials_expiry: %d is not a number of seconds (0 or more)" % p["credentials_expiry"])
         current = self.find()
         if current and current["name"] != p["name"]:
             self.do.fail(
@@ -134,13 +148,15 @@ class RegistryManager(ResourceManager):
     def credentials(self):
         p = self.params
         kwargs = dict(read_write=p["credentials"] == "read_write")
+        expires_at = 0
         if p["credentials_expiry"]:
             kwargs["expiry_seconds"] = p["credentials_expiry"]
+            expires_at = int(time.time()) + p["credentials_expiry"]  # before the request: never too late
         with self.api.polls():  # every call makes a new credential: never answered from the run's cache
             config = self.api.call("registry.get_docker_credentials", **kwargs)
         auth = ((config.get("auths") or {}).get(REGISTRY_HOST) or {}).get("auth") or ""
         username, _sep, password = base64.b64decode(auth).decode().partition(":")
-        return dict(docker_config=config, username=username, password=password)
+        return dict(docker_config=config, username=username, password=password, expires_at=expires_at)
 
 
 def main():

@@ -12,6 +12,11 @@ description:
   - Create, resize, retag or delete a managed database cluster, identified by its O(name) and O(engine).
   - An existing cluster is adopted. A new O(size) or O(num_nodes) resizes it in place; tags are updated in place.
   - Region, VPC and engine are fixed; a difference is an error rather than a silent re-creation.
+  - A O(version) other than the one the cluster runs is a major version upgrade, which DigitalOcean cannot undo
+    (the cluster goes through maintenance). It is done only when O(confirm_major_upgrade) names the cluster;
+    without that a real run refuses it before any write, and check mode reports it as a change with
+    C(plan_action=upgrade) and a C(plan_note) that says how to confirm. A lower O(version) (a downgrade) is
+    refused always, in check mode too.
   - Credentials never appear in the result; use the database user modules to hand them out.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
@@ -30,7 +35,21 @@ options:
     choices: [mongodb, valkey, pg, mysql, redis, kafka, opensearch]
     required: true
   version:
-    description: Engine version (V(8.0) for MongoDB 8, V(8) for Valkey 8). The engine's default when omitted.
+    description:
+      - Engine version (V(8.0) for MongoDB 8, V(8) for Valkey 8). The engine's default when omitted.
+      - On an existing cluster a different version is a major upgrade; see O(confirm_major_upgrade).
+    type: str
+  confirm_major_upgrade:
+    description:
+      - The cluster's O(name), to confirm that this run may upgrade it to O(version), for good.
+      - Only the cluster's own name confirms, so a value shared by several tasks or loop items cannot upgrade
+        another cluster by accident; anything else confirms nothing.
+    type: str
+  confirm_major_upgrade_hint:
+    description:
+      - How an operator gives the confirmation, as the refusal and the plan's note say it. A playbook that sets
+        O(confirm_major_upgrade) from a variable of its own names that variable here.
+      - V(confirm_major_upgrade=<name>) when omitted.
     type: str
   size:
     description: Node size slug, for example V(db-s-1vcpu-1gb). Required to create.
@@ -80,6 +99,14 @@ EXAMPLES = r"""
     region: ams3
     vpc: default-ams3
 
+- name: Upgrade db-oxy to MongoDB 8.0 (irreversible), only when the run says so by name
+  oxy.infra.database_cluster:
+    name: db-oxy
+    engine: mongodb
+    version: "8.0"
+    confirm_major_upgrade: "{{ 'db-oxy' if 'db-oxy' in confirm_upgrade | default([]) else omit }}"
+    confirm_major_upgrade_hint: "-e '{\"confirm_upgrade\": [\"db-oxy\"]}'"
+
 - name: Keep the production cluster from ever being deleted by a task
   oxy.infra.database_cluster:
     name: db-oxy
@@ -92,6 +119,16 @@ database:
   description: The cluster as the API returns it, with passwords removed; empty when absent.
   returned: always
   type: dict
+plan_action:
+  description: V(upgrade) when this run upgrades the cluster's major version, or would (check mode).
+  returned: when O(version) differs from the version the cluster runs
+  type: str
+  sample: upgrade
+plan_note:
+  description: What the upgrade is and whether it is confirmed, for the plan.
+  returned: when O(version) differs from the version the cluster runs
+  type: str
+  sample: "major upgrade of MongoDB 7.0 -> 8.0, irreversible; needs confirmation: confirm_major_upgrade=db-oxy"
 """
 
 import re
@@ -102,6 +139,15 @@ from ansible_collections.oxy.infra.plugins.module_utils._resources import Resour
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import database_online
 
 DEFAULT_WAIT = 1800
+ENGINE_NAMES = dict(
+    mongodb="MongoDB",
+    valkey="Valkey",
+    pg="PostgreSQL",
+    mysql="MySQL",
+    redis="Redis",
+    kafka="Kafka",
+    opensearch="OpenSearch",
+)
 MANAGED = ("name", "engine", "version", "size", "num_nodes", "region", "private_network_uuid", "tags")
 
 
@@ -207,11 +253,9 @@ class ClusterManager(ResourceManager):
         if fixed:
             details = ", ".join("%s %r -> %r" % (k, before.get(k), want[k]) for k in fixed)
             self.do.fail("cluster %r cannot change %s in place" % (self.params["name"], details))
-        if "version" in want and _version(want["version"]) < _version(before["version"]):
-            self.do.fail(
-                "version: cluster %r runs %s; a downgrade to %s is impossible"
-                % (self.params["name"], before["version"], want["version"])
-            )
+        upgrade = {}
+        if "version" in want and want["version"] != before["version"]:
+            upgrade = self.major_upgrade(before["version"], want["version"])
         change = Change(before)
         change.update(want)
         cluster = current
@@ -220,14 +264,42 @@ class ClusterManager(ResourceManager):
             if change.changed:
                 self.apply(cluster, before, change.after)
                 cluster = self.wait(self.fetch(cluster["id"]))
-        return dict(changed=change.changed, database=redact(cluster), diff=change.diff())
+        return dict(changed=change.changed, database=redact(cluster), diff=change.diff(), **upgrade)
+
+    def major_upgrade(self, running, wanted):
+        """The plan's entry for an upgrade from ``running`` to ``wanted``; refused unconfirmed (a real run) or down.
+
+        Both refusals come before any write. Check mode reports an unconfirmed upgrade instead of refusing it,
+        so that a plan shows every pending change.
+        """
+        p = self.params
+        engine = ENGINE_NAMES.get(p["engine"], p["engine"])
+        if _version(wanted) < _version(running):
+            self.do.fail(
+                "version: cluster %r runs %s %s; %s would be a downgrade, which DigitalOcean cannot do (a major "
+                "upgrade is irreversible); keep version %s" % (p["name"], engine, running, wanted, running),
+                refused=True,
+            )
+        what = "major upgrade of %s %s -> %s, irreversible" % (engine, running, wanted)
+        if p["confirm_major_upgrade"] == p["name"]:
+            return dict(plan_action="upgrade", plan_note="%s; confirmed" % what)
+        how = p["confirm_major_upgrade_hint"] or "confirm_major_upgrade=%s" % p["name"]
+        if not self.do.check_mode:
+            self.do.fail(
+                "version: refusing to upgrade cluster %r from %s %s to %s without a confirmation: a major upgrade "
+                "cannot be undone and the cluster goes through maintenance; nothing was changed. To upgrade it, "
+                "confirm with %s" % (p["name"], engine, running, wanted, how),
+                refused=True,
+            )
+        return dict(plan_action="upgrade", plan_note="%s; needs confirmation: %s" % (what, how))
 
     def apply(self, cluster, before, after):
+        # The upgrade first: a resize leaves the cluster resizing, and an upgrade wants it online (one at a time).
+        if after["version"] != before["version"]:
+            self.api.call("databases.update_major_version", cluster["id"], {"version": after["version"]})
         if (after["size"], after["num_nodes"]) != (before["size"], before["num_nodes"]):
             body = dict(size=after["size"], num_nodes=after["num_nodes"])
             self.api.call("databases.update_cluster_size", cluster["id"], body)
-        if after["version"] != before["version"]:
-            self.api.call("databases.update_major_version", cluster["id"], {"version": after["version"]})
         if after["tags"] != before["tags"]:
             ref = [dict(resource_id=cluster["id"], resource_type="database")]
             for tag in sorted(set(after["tags"]) - set(before["tags"])):
@@ -262,6 +334,8 @@ def main():
                 type="str", required=True, choices=["mongodb", "valkey", "pg", "mysql", "redis", "kafka", "opensearch"]
             ),
             version=dict(type="str"),
+            confirm_major_upgrade=dict(type="str"),
+            confirm_major_upgrade_hint=dict(type="str"),
             size=dict(type="str"),
             num_nodes=dict(type="int"),
             region=dict(type="str"),

@@ -14,6 +14,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   cluster:
     description: Name of the database cluster.
@@ -24,7 +25,10 @@ options:
     type: str
     required: true
   state:
-    description: Whether the database should exist. Deleting a database deletes its data.
+    description:
+      - Whether the database should exist. Deleting a database deletes its data.
+      - V(absent) needs O(allow_delete=true). A database is protected by listing in O(protected_names) its name,
+        alone (V(oxy-prod), in any cluster) or with its cluster (V(db-oxy/oxy-prod)).
     type: str
     choices: [present, absent]
     default: present
@@ -56,8 +60,15 @@ class DbManager(ResourceManager):
     result_key = "db"
     kind = "database"
 
+    def canonical_name(self, name):
+        """``cluster/name``: a database name alone is one of this task's cluster."""
+        return name if "/" in name else "%s/%s" % (self.params["cluster"], name)
+
+    def describe(self, current):
+        return "%s %r in cluster %r" % (self.kind, self.params["name"], self.params["cluster"])
+
     def resource(self):
-        return dict(kind=self.kind, name="%s/%s" % (self.params["cluster"], self.params["name"]))
+        return dict(kind=self.kind, name=self.canonical_name(self.params["name"]))
 
     def run(self):
         p = self.params
@@ -65,6 +76,8 @@ class DbManager(ResourceManager):
         names = [d["name"] for d in self.api.call("databases.list", cluster["id"]).get("dbs") or []] if cluster else []
         exists = p["name"] in names
         want = p["state"] == "present"
+        if not want:
+            self.guard_delete(dict(name=p["name"]) if exists else None)
         before = dict(name=p["name"]) if exists else {}
         after = dict(name=p["name"]) if want else {}
         changed = exists != want
@@ -86,6 +99,7 @@ def main():
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(DbManager)

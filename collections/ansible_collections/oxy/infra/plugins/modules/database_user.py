@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   cluster:
     description: Name of the database cluster.
@@ -58,7 +59,11 @@ options:
     type: bool
     default: true
   state:
-    description: Whether the user should exist.
+    description:
+      - Whether the user should exist. Whatever connects as a deleted user loses access.
+      - V(absent) needs O(allow_delete=true). A user is protected by listing in O(protected_names) its name,
+        alone (V(mention), in any cluster) or with its cluster (V(db-oxy/mention)). The cluster's primary user
+        (C(doadmin)) and the C(default) user of a Valkey or Redis cluster are refused even then.
     type: str
     choices: [present, absent]
     default: present
@@ -115,8 +120,16 @@ class UserManager(ResourceManager):
     result_key = "user"
     kind = "database user"
 
+    def canonical_name(self, name):
+        """``cluster/name``: a user name alone is one of this task's cluster."""
+        return name if "/" in name else "%s/%s" % (self.params["cluster"], name)
+
+    def describe(self, current):
+        role = " (role %s)" % current["role"] if current and current.get("role") else ""
+        return "%s %r in cluster %r%s" % (self.kind, self.params["name"], self.params["cluster"], role)
+
     def resource(self):
-        return dict(kind=self.kind, name="%s/%s" % (self.params["cluster"], self.params["name"]))
+        return dict(kind=self.kind, name=self.canonical_name(self.params["name"]))
 
     def run(self):
         p = self.params
@@ -131,6 +144,8 @@ class UserManager(ResourceManager):
             current = body["user"] if body else None
         if cluster and cluster["engine"] in CACHING and current is None:
             self.do.fail("cluster %r shows no %r user" % (p["cluster"], CACHING_USER))
+        if p["state"] == "absent":
+            self.guard_delete(current)
         if current and current.get("role") == "primary" and (p["state"] == "absent" or p["mongo_user_settings"]):
             self.do.fail("user %r is the cluster's primary user; it cannot be changed or removed" % p["name"])
         if p["state"] == "absent":
@@ -224,6 +239,7 @@ def main():
             return_password=dict(type="bool", default=True, no_log=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(UserManager)

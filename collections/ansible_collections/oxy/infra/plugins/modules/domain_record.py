@@ -16,6 +16,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   domain:
     description: The domain the record belongs to.
@@ -59,7 +60,11 @@ options:
     choices: [name, data]
     default: name
   state:
-    description: Whether the record should exist.
+    description:
+      - Whether the record should exist.
+      - V(absent) needs O(allow_delete=true). Records carry no tags, so records are protected by listing their
+        host name in O(protected_names), relative (V(api), V(@)) or in full (V(api.oxy.so)); that protects every
+        record of that name in the domain, whatever its type. The domain's own name stands for its apex (V(@)).
     type: str
     choices: [present, absent]
     default: present
@@ -104,11 +109,33 @@ class RecordManager(ResourceManager):
     result_key = "record"
     kind = "DNS record"
 
-    def resource(self):
+    def canonical_name(self, name):
+        """A host name of this record's domain in full, lower case, without the trailing dot (V(@): the domain)."""
+        domain = self.params["domain"].rstrip(".").lower()
+        relative = self.relative(name or "@", domain)
+        return domain if relative == "@" else "%s.%s" % (relative, domain)
+
+    def describe(self, current):
+        """The record as a refusal names it: its type, its name and its domain, and what it holds."""
         p = self.params
         domain = p["domain"].rstrip(".").lower()
-        host = domain if p["name"] in ("@", "", None) else "%s.%s" % (p["name"], domain)
-        name = "%s %s" % (p["type"], host)
+        facts = []
+        if current is not None:
+            facts.append("id %s" % current["id"])
+        data = current.get("data") if current else (p["data"] if p["match"] == "data" else None)
+        if data:
+            facts.append("data %s" % data)
+        return "%s %s %r in domain %r%s" % (
+            self.kind,
+            p["type"],
+            self.relative(p["name"] or "@", domain),
+            domain,
+            " (%s)" % "; ".join(facts) if facts else "",
+        )
+
+    def resource(self):
+        p = self.params
+        name = "%s %s" % (p["type"], self.canonical_name(p["name"]))
         if p.get("match") == "data":  # several records of one type and name: the data tells them apart
             name += " %s" % p["data"]
         return dict(kind=self.kind, name=name)
@@ -133,7 +160,8 @@ class RecordManager(ResourceManager):
             self.do.fail("data is required with match=data")
         zone = self.api.call("domains.get", domain, missing_ok=True, lookup=True)
         if zone is None and p["state"] == "absent":
-            # No zone, no record: already as wanted.
+            # No zone, no record: already as wanted, once confirmed.
+            self.guard_delete(None)
             return dict(changed=False, record={}, diff=dict(before={}, after={}))
         if zone is None and not self.do.check_mode:
             self.do.fail("domain: %s is not a domain of this account" % domain)
@@ -142,6 +170,7 @@ class RecordManager(ResourceManager):
         current = self.api.find_one(records, "%s record %s" % (p["type"], fqdn))
         before = dict((k, current.get(k)) for k in FIELDS) if current else {}
         if p["state"] == "absent":
+            self.guard_delete(current)
             if current and not self.do.check_mode:
                 self.api.call("domains.delete_record", domain, current["id"], missing_ok=True)
             return dict(changed=bool(current), record={}, diff=dict(before=before, after={}))
@@ -197,6 +226,7 @@ def main():
             match=dict(type="str", default="name", choices=["name", "data"]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(RecordManager)

@@ -9,7 +9,10 @@ module: droplet
 short_description: Manage DigitalOcean Droplets
 version_added: 0.1.0
 description:
-  - Create, update or delete a Droplet, identified by its O(name).
+  - Create, update or delete a Droplet, identified by its O(name), or by its O(id) when that is given.
+  - Given O(id), the Droplet with that id is this one whatever it is called now; when its name differs from
+    O(name) it is renamed in place (the C(rename) Droplet action, waited on), and the machine keeps running with
+    its id, addresses, disk and firewall membership. Check mode shows the rename as an update of C(name).
   - Droplet names need not be unique in DigitalOcean; this module insists. When several Droplets carry the
     name it fails and names their ids rather than guess.
   - An existing Droplet is adopted. Its tags are updated in place; a new O(size) resizes it in place
@@ -27,6 +30,12 @@ options:
     description: Hostname of the Droplet.
     type: str
     required: true
+  id:
+    description:
+      - Id of the Droplet, which makes it this one, under whatever name it has now (see
+        M(oxy.infra.owned_resources)'s C(droplet_rename)). A different name renames it to O(name).
+      - The module fails when no Droplet has this id, or when another Droplet already has O(name).
+    type: str
   region:
     description: Region slug. Required to create.
     type: str
@@ -79,8 +88,8 @@ options:
 notes:
   - O(wait_timeout) defaults to 300 seconds. With O(wait=true) the module returns once the Droplet is
     C(active) with its IPv4 addresses, also on a run that finds it still being created.
-  - O(wait_timeout) also bounds each action of a resize (power off, resize, power on). A wait that times out
-    or an action that errors fails the task with RV(droplet) and the action (id, type, status).
+  - O(wait_timeout) also bounds each action of a resize (power off, resize, power on) and of a rename. A wait
+    that times out or an action that errors fails the task with RV(droplet) and the action (id, type, status).
 author:
   - Oxy infrastructure team (@oxyhq)
 """
@@ -96,6 +105,12 @@ EXAMPLES = r"""
     ssh_keys: ["43:d3:b5:b9:7d:40:00:39:4f:54:45:3d:a4:2f:4a:ab"]
     tags: [oxy, api]
     monitoring: true
+
+- name: The API backend was renamed in the definition; rename the Droplet in place
+  oxy.infra.droplet:
+    name: oxy-api-backend-2
+    id: "{{ owned.droplet_rename.id }}"
+    wait: false
 
 - name: Destroy a scratch Droplet, deliberately
   oxy.infra.droplet:
@@ -119,14 +134,26 @@ private_ipv4:
   type: str
 action:
   description: The Droplet action (id, type, status) whose wait timed out or errored.
-  returned: when a resize's action did not complete
+  returned: when a resize's or a rename's action did not complete
   type: dict
+plan_action:
+  description: C(rename) when the Droplet is renamed in place (for the oxy.infra.plan callback).
+  returned: when renamed
+  type: str
+plan_from:
+  description: The Droplet's name before the rename.
+  returned: when renamed
+  type: str
+plan_note:
+  description: What a rename keeps.
+  returned: when renamed
+  type: str
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
 from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
-from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitFailed, droplet_active
+from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitFailed, droplet_active, waiter_for
 
 DEFAULT_WAIT = 300
 
@@ -174,9 +201,35 @@ class DropletManager(ResourceManager):
         "backups",
     )
 
+    def __init__(self, do):
+        super().__init__(do)
+        # An action (resize, rename) is always waited on, also with wait=false: the next action, or the
+        # next task that finds the Droplet by its new name, needs it done.
+        self.action_waiter = waiter_for(dict(self.params, wait=True), do.check_mode, DEFAULT_WAIT, self.api)
+
+    def writes_nothing(self):
+        # With an id, a name alone renames the Droplet: that is a write.
+        return not self.params.get("id") and super().writes_nothing()
+
     def find(self):
         name = self.params["name"]
+        if self.params["id"]:
+            droplet = self.fetch(self.params["id"])
+            if droplet is None and self.params["state"] == "present":
+                self.do.fail("id: no Droplet has id %s (to be named %r)" % (self.params["id"], name))
+            return droplet
         return self.named(self.api.list("droplets.list", "droplets", name=name), name, "Droplet name")
+
+    def name_is_free(self, current):
+        """Renaming ``current`` to ``name`` must not make two Droplets of one name."""
+        name = self.params["name"]
+        others = [d for d in self.api.list("droplets.list", "droplets", name=name) if d["name"] == name]
+        others = [d for d in others if str(d["id"]) != str(current["id"])]
+        if others:
+            self.do.fail(
+                "name: cannot rename Droplet %s (id %s) to %r: Droplet id %s already has that name"
+                % (current["name"], current["id"], name, ", ".join(str(d["id"]) for d in others))
+            )
 
     def fetch(self, droplet_id):
         body = self.api.call("droplets.get", droplet_id, missing_ok=True)
@@ -244,9 +297,14 @@ class DropletManager(ResourceManager):
             )
         change = Change(before)
         change.update(want)
+        renamed = before["name"] != want["name"]
+        if renamed:
+            self.name_is_free(current)
         droplet = current
         if change.changed and not self.do.check_mode:
             droplet = self.wait(current, seen=True)
+            if renamed:
+                self.action(droplet, {"type": "rename", "name": want["name"]})
             if change.after.get("tags") != before["tags"]:
                 self.retag(droplet, before["tags"], change.after["tags"])
             if change.after.get("size") != before["size"]:
@@ -254,7 +312,14 @@ class DropletManager(ResourceManager):
             droplet = self.fetch(droplet["id"])
         elif not self.do.check_mode:
             droplet = self.wait(current, seen=True)
-        return self.result(change.changed, droplet, change)
+        result = self.result(change.changed, droplet, change)
+        if renamed:
+            result.update(
+                plan_action="rename",
+                plan_from=before["name"],
+                plan_note="in place: id %s keeps its addresses, disk and firewalls" % current["id"],
+            )
+        return result
 
     def retag(self, droplet, old, new):
         ref = [dict(resource_id=str(droplet["id"]), resource_type="droplet")]
@@ -266,7 +331,7 @@ class DropletManager(ResourceManager):
 
     def action(self, droplet, body):
         action = self.api.call("droplet_actions.post", droplet["id"], body)["action"]
-        self.waiter.until(
+        self.action_waiter.until(
             lambda: self.api.call("actions.get", action["id"])["action"],
             lambda a: _action_done(a, body["type"]),
             "%s action %s of Droplet %s" % (body["type"], action["id"], droplet["name"]),
@@ -316,6 +381,7 @@ def main():
     do = DigitalOceanModule(
         dict(
             name=dict(type="str", required=True),
+            id=dict(type="str"),
             region=dict(type="str"),
             size=dict(type="str"),
             image=dict(type="str"),

@@ -17,6 +17,7 @@ extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
   - oxy.infra.digitalocean.WAIT
+  - oxy.infra.digitalocean.DELETE
 options:
   name:
     description: Name of the firewall.
@@ -71,7 +72,10 @@ options:
     type: list
     elements: str
   state:
-    description: Whether the firewall should exist.
+    description:
+      - Whether the firewall should exist. Deleting it lifts its rules from every Droplet it applied to.
+      - V(absent) needs O(allow_delete=true). Firewalls carry no tags of their own (O(tags) names the Droplets
+        they apply to), so a firewall is protected by listing its name in O(protected_names).
     type: str
     choices: [present, absent]
     default: present
@@ -265,6 +269,18 @@ class FirewallManager(ResourceManager):
             results=lambda last: dict(firewall=last or firewall),
         )
 
+    def describe(self, current):
+        """The firewall as a refusal names it: its tags are the Droplets it applies to, not labels of its own."""
+        name = self.params["name"]
+        if current is None:
+            return "%s %r" % (self.kind, name)
+        facts = ["id %s" % current["id"]]
+        if current.get("droplet_ids"):
+            facts.append("applies to Droplets %s" % ", ".join(str(i) for i in sorted(current["droplet_ids"])))
+        if current.get("tags"):
+            facts.append("applies to tags %s" % ", ".join(sorted(current["tags"])))
+        return "%s %r (%s)" % (self.kind, name, "; ".join(facts))
+
     def absent(self, current):
         return self.delete(current, state_of(current))
 
@@ -301,6 +317,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(FirewallManager)

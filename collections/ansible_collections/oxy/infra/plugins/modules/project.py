@@ -16,6 +16,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   name:
     description: Name of the project.
@@ -61,7 +62,10 @@ options:
     default: []
   state:
     description:
-      - Whether the project should exist. A project that still holds resources cannot be deleted.
+      - Whether the project should exist.
+      - V(absent) needs O(allow_delete=true); projects carry no tags, so a project is protected by listing its
+        name in O(protected_names). The account's default project, and a project that still holds resources,
+        are refused even then, before any write.
     type: str
     choices: [present, absent]
     default: present
@@ -95,7 +99,7 @@ assigned:
 from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
-from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
+from ansible_collections.oxy.infra.plugins.module_utils._resources import DeleteRefused, ResourceManager, pending
 
 FIELDS = ("name", "purpose", "description", "environment", "is_default")
 
@@ -190,13 +194,14 @@ class ProjectManager(ResourceManager):
         )
 
     def absent(self, current):
+        self.guard_delete(current)
         if current is None:
             return dict(self.delete(None, None), assigned=[])
         if current.get("is_default"):
-            self.do.fail("project %r is the default project and cannot be deleted" % current["name"])
+            raise DeleteRefused("project %r is the default project and cannot be deleted" % current["name"])
         held = self.api.list("projects.list_resources", "resources", current["id"])
         if held:
-            self.do.fail(
+            raise DeleteRefused(
                 "project %r still holds %d resources (%s); move or delete them first"
                 % (current["name"], len(held), ", ".join(r["urn"] for r in held[:5]))
             )
@@ -219,6 +224,7 @@ def main():
             resources=dict(type="list", elements="str", default=[]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(ProjectManager)

@@ -14,6 +14,7 @@ description:
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
+  - oxy.infra.digitalocean.DELETE
 options:
   name:
     description: Name of the key on the account.
@@ -26,7 +27,10 @@ options:
     description: Fingerprint of the key to remove, when O(public_key) is not at hand.
     type: str
   state:
-    description: Whether the key should be on the account.
+    description:
+      - Whether the key should be on the account. Droplets created with the key keep it; new ones cannot get it.
+      - V(absent) needs O(allow_delete=true). A key is protected by listing in O(protected_names) its O(name),
+        its name on the account or its fingerprint.
     type: str
     choices: [present, absent]
     default: present
@@ -58,7 +62,7 @@ import hashlib
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
-from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
+from ansible_collections.oxy.infra.plugins.module_utils._resources import DeleteRefused, ResourceManager
 
 
 def fingerprint_of(public_key):
@@ -76,6 +80,29 @@ def fingerprint_of(public_key):
 class SshKeyManager(ResourceManager):
     result_key = "ssh_key"
     kind = "SSH key"
+    fingerprint = None
+
+    def describe(self, current):
+        """The key as a refusal names it: the task's name, and the key's own name, id and fingerprint."""
+        name = self.params["name"]
+        if current is None:
+            return "%s %r%s" % (self.kind, name, " (fingerprint %s)" % self.fingerprint if self.fingerprint else "")
+        facts = ["id %s" % current["id"], "fingerprint %s" % current["fingerprint"]]
+        if current["name"] != name:
+            facts.insert(0, "named %r on the account" % current["name"])
+        return "%s %r (%s)" % (self.kind, name, "; ".join(facts))
+
+    def guard_delete(self, current):
+        """The shared guard; a key found by its fingerprint is also protected by its name on the account."""
+        super().guard_delete(current)
+        if current is None:
+            return
+        protected = set(self.params["protected_names"] or [])
+        if protected & {current["name"], current["fingerprint"]}:
+            raise DeleteRefused(
+                "refusing to delete %s: its name or fingerprint is listed in protected_names; remove it from that "
+                "list first" % self.describe(current)
+            )
 
     def run(self):
         p = self.params
@@ -87,6 +114,7 @@ class SshKeyManager(ResourceManager):
                 self.do.fail("public_key: %s" % exc)
         if p["state"] == "present" and not p["public_key"]:
             self.do.fail("public_key is required to add a key")
+        self.fingerprint = fingerprint
         keys = self.api.list("ssh_keys.list", "ssh_keys")
         if fingerprint:
             current = self.api.find_one(
@@ -96,6 +124,7 @@ class SshKeyManager(ResourceManager):
             current = self.named(keys, p["name"], "SSH key name")
         before = dict(name=current["name"], fingerprint=current["fingerprint"]) if current else {}
         if p["state"] == "absent":
+            self.guard_delete(current)
             if current and not self.do.check_mode:
                 self.api.call("ssh_keys.delete", current["id"], missing_ok=True)
             return dict(changed=bool(current), ssh_key={}, diff=dict(before=before, after={}))
@@ -122,6 +151,7 @@ def main():
             fingerprint=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        guard_delete=True,
         supports_check_mode=True,
     )
     do.run(SshKeyManager)

@@ -17,6 +17,7 @@ READ_ONLY_CHECKS = {
     "oxy.infra.database_connection",
     "oxy.infra.endpoint_check",
     "oxy.infra.mongodb_access",
+    "oxy.infra.owned_resources",
     "oxy.infra.valkey_access",
 }
 

@@ -1,0 +1,199 @@
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an environment owns, held against its definition: renames, replacements and orphans. Private to
+this collection; pure functions (no API), used by the oxy.infra.owned_resources module.
+
+Ownership: a resource assigned to the environment's project (``do:droplet:ID``, ``do:dbaas:UUID``,
+``do:app:UUID``, ``do:domain:NAME``), a Droplet that carries every tag of the definition's Droplet, and a
+cloud firewall attached to an owned Droplet. Held against the definition:
+
+- a Droplet is renamed in place: when no Droplet has the definition's name and the environment owns
+  exactly one other, that one is the definition's Droplet under its old name (several: ambiguous, refused);
+- a database cluster cannot be renamed: when no cluster has the definition's name and the environment
+  owns one of the same engine that the definition does not name, the definition asks for a replacement
+  (a new, empty cluster; the old one keeps the data), which an apply refuses unless it is confirmed;
+- everything else the environment owns that the definition does not name is an orphan.
+"""
+
+from __future__ import annotations
+
+DROPLET = "droplet"
+CLUSTER = "database cluster"
+APP = "app"
+DOMAIN = "domain"
+FIREWALL = "cloud firewall"
+
+
+def _members(urns):
+    """Project member URNs by kind: ``{"droplet": {"123"}, "dbaas": {...}, "app": {...}, "domain": {...}}``."""
+    out = {}
+    for urn in urns or []:
+        parts = str(urn).split(":", 2)
+        if len(parts) == 3 and parts[0] == "do":
+            out.setdefault(parts[1], set()).add(parts[2])
+    return out
+
+
+def owned(definition, account):
+    """Every resource the environment owns, as ``dict(kind, name, id, why)``, in a stable order.
+
+    ``definition``: ``project`` (its name), ``droplet`` (``name``, ``tags``). ``account``: ``members``
+    (the project's resource URNs; empty when there is no project), ``droplets``, ``clusters``, ``apps``,
+    ``firewalls`` as the API lists them.
+    """
+    project = definition["project"]
+    members = _members(account.get("members"))
+    by_project = "owned by project %s" % project
+    tags = sorted(set((definition.get("droplet") or {}).get("tags") or []))
+    found = []
+    droplet_ids = {}
+    for droplet in account.get("droplets") or []:
+        ident = str(droplet["id"])
+        if ident in members.get("droplet", ()):
+            why = by_project
+        elif tags and set(tags) <= set(droplet.get("tags") or []):
+            why = "carries the definition's Droplet tags (%s)" % ", ".join(tags)
+        else:
+            continue
+        droplet_ids[ident] = droplet["name"]
+        found.append(dict(kind=DROPLET, name=droplet["name"], id=ident, why=why, tags=droplet.get("tags") or []))
+    for cluster in account.get("clusters") or []:
+        if str(cluster["id"]) in members.get("dbaas", ()):
+            facts = dict(engine=cluster.get("engine"), tags=cluster.get("tags") or [])
+            found.append(dict(kind=CLUSTER, name=cluster["name"], id=str(cluster["id"]), why=by_project, **facts))
+    for app in account.get("apps") or []:
+        if str(app["id"]) in members.get("app", ()):
+            name = (app.get("spec") or {}).get("name")
+            found.append(dict(kind=APP, name=name, id=str(app["id"]), why=by_project))
+    for domain in sorted(members.get("domain", ())):
+        found.append(dict(kind=DOMAIN, name=domain, id=domain, why=by_project))
+    for firewall in account.get("firewalls") or []:
+        attached = [droplet_ids[str(i)] for i in firewall.get("droplet_ids") or [] if str(i) in droplet_ids]
+        if attached:
+            why = "attached to the environment's Droplet %s" % ", ".join(sorted(attached))
+            found.append(dict(kind=FIREWALL, name=firewall["name"], id=str(firewall["id"]), why=why))
+    return found
+
+
+def plan(definition, account, renames=True):
+    """The definition held against what the environment owns.
+
+    ``renames=False`` (a teardown, after the definition's resources are gone) matches no renames or
+    replacements: everything owned that the definition does not name is an orphan.
+
+    ``definition`` adds to :func:`owned`'s: ``clusters`` (``name``, ``engine``, ``path``: where the
+    definition names it, such as ``oxy_mongodb.name``), ``apps``, ``domains``, ``firewalls`` (names).
+    Returns ``dict(owned, droplet_rename, replacements, orphans, problems)``: ``droplet_rename`` is
+    ``dict(id, old, new)`` or None; ``replacements`` are ``dict(kind, name, path, engine, replaces,
+    ids, note)``; ``problems`` are refusals that hold in a plan too (an ambiguous rename).
+    """
+    mine = owned(definition, account)
+    droplet = definition.get("droplet") or {}
+    clusters = definition.get("clusters") or []
+    named = {
+        DROPLET: {droplet.get("name")},
+        CLUSTER: set(c["name"] for c in clusters),
+        APP: set(definition.get("apps") or []),
+        DOMAIN: set(str(d).lower().rstrip(".") for d in definition.get("domains") or []),
+        FIREWALL: set(definition.get("firewalls") or []),
+    }
+    problems = []
+    settled = set()  # (kind, id) of owned resources accounted for by a rename or a replacement
+
+    droplet_rename = None
+    others = [r for r in mine if r["kind"] == DROPLET and r["name"] != droplet.get("name")]
+    exists = any(d["name"] == droplet.get("name") for d in account.get("droplets") or [])
+    if renames and droplet.get("name") and not exists and others:
+        if len(others) == 1:
+            old = others[0]
+            droplet_rename = dict(id=old["id"], old=old["name"], new=droplet["name"])
+            settled.add((DROPLET, old["id"]))
+        else:
+            problems.append(
+                "%s: no Droplet is named %r and the environment owns %d others (%s): which one it was renamed "
+                "from is ambiguous; rename the right one to %r in the console, or remove the others from project %s"
+                % (
+                    droplet.get("path") or "oxy_droplet.name",
+                    droplet["name"],
+                    len(others),
+                    ", ".join("%s (id %s)" % (o["name"], o["id"]) for o in others),
+                    droplet["name"],
+                    definition["project"],
+                )
+            )
+
+    engines = dict((str(c["id"]), c.get("engine")) for c in account.get("clusters") or [])
+    existing = set(c["name"] for c in account.get("clusters") or [])
+    replacements = []
+    for wanted in clusters:
+        if not renames or wanted["name"] in existing:
+            continue
+        old = [
+            r
+            for r in mine
+            if r["kind"] == CLUSTER
+            and r["name"] not in named[CLUSTER]
+            and engines.get(r["id"]) == wanted.get("engine")
+            and (CLUSTER, r["id"]) not in settled
+        ]
+        if not old:
+            continue
+        settled.update((CLUSTER, r["id"]) for r in old)
+        names = [r["name"] for r in old]
+        replacements.append(
+            dict(
+                kind=CLUSTER,
+                name=wanted["name"],
+                path=wanted.get("path") or "name",
+                engine=wanted.get("engine"),
+                replaces=names,
+                ids=[r["id"] for r in old],
+                note="new empty cluster; %s keep%s the data" % (" and ".join(names), "s" if len(names) == 1 else ""),
+            )
+        )
+
+    orphans = [
+        dict(r, why="%s, not in the definition" % r["why"])
+        for r in mine
+        if (r["kind"], r["id"]) not in settled
+        and (r["name"] if r["kind"] != DOMAIN else r["name"].lower()) not in named[r["kind"]]
+    ]
+    return dict(
+        owned=mine,
+        droplet_rename=droplet_rename,
+        replacements=replacements,
+        orphans=orphans,
+        problems=problems,
+    )
+
+
+def unconfirmed(replacements, confirmed):
+    """The refusal of the replacements that ``confirmed`` (names of the replaced resources) does not name."""
+    confirmed = set(confirmed or [])
+    messages = []
+    for rep in replacements:
+        missing = [n for n in rep["replaces"] if n not in confirmed]
+        if not missing:
+            continue
+        old = " and ".join(repr(n) for n in rep["replaces"])
+        messages.append(
+            "%s: %s %r is not in the account, and the environment owns the %s %s %s: a %s cannot be renamed, "
+            "so this replaces it: a new empty cluster %r is created, and %s keeps the data (it stays, listed as "
+            "an orphan, never deleted by this). Nothing was changed. If that is meant, confirm it with "
+            "-e '{\"oxy_confirm_replace\": [%s]}'; otherwise set %s back to %s."
+            % (
+                rep["path"],
+                rep["kind"],
+                rep["name"],
+                rep["engine"],
+                rep["kind"] if len(rep["replaces"]) == 1 else rep["kind"] + "s",
+                old,
+                rep["kind"],
+                rep["name"],
+                old,
+                ", ".join('"%s"' % n for n in rep["replaces"]),
+                rep["path"],
+                old,
+            )
+        )
+    return messages

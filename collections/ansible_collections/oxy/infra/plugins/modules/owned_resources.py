@@ -1,0 +1,251 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: owned_resources
+short_description: What an environment owns on DigitalOcean, held against its definition
+version_added: 0.5.0
+description:
+  - Reads what the environment owns and says what its definition makes of it, before any write, so a rename
+    is never mistaken for a new resource and nothing the environment owned is left running unlisted.
+  - "Owned: every resource assigned to the project O(project) (Droplets, database clusters, apps, domains), every
+    Droplet that carries all of O(droplet.tags), and every cloud firewall attached to an owned Droplet."
+  - "A Droplet is renamed in place: when no Droplet is named O(droplet.name) and the environment owns exactly one
+    other, RV(droplet_rename) names it (give its id to M(oxy.infra.droplet)'s O(oxy.infra.droplet#module:id)).
+    Several are ambiguous: the module fails and names them."
+  - "A database cluster cannot be renamed: when no cluster has a name of O(clusters) and the environment owns one
+    of the same engine that O(clusters) does not name, the definition asks for a replacement (a new empty
+    cluster; the old one keeps the data and stays). In check mode it is part of the plan (RV(plan_resources));
+    otherwise the module fails, before any write, naming the definition's path, unless O(confirm_replace) names
+    the old cluster. The old cluster is never deleted: once the new one exists, it is an orphan."
+  - Everything else the environment owns that the definition does not name is an orphan (RV(orphans)), which the
+    oxy.infra.plan callback lists and C(playbooks/drift.yml) fails on.
+  - Its reads are lookups for the run's read cache (the same lists the later tasks look names up in, or have just
+    read).
+extends_documentation_fragment:
+  - oxy.infra.digitalocean
+  - oxy.infra.digitalocean.READS
+options:
+  project:
+    description: Name of the environment's project. None yet owns nothing by membership.
+    type: str
+    required: true
+  droplet:
+    description: The definition's Droplet.
+    type: dict
+    required: true
+    suboptions:
+      name:
+        description: Its name.
+        type: str
+        required: true
+      tags:
+        description: Its tags; a Droplet that carries all of them is owned.
+        type: list
+        elements: str
+        default: []
+      path:
+        description: Where the definition names it, for messages.
+        type: str
+        default: oxy_droplet.name
+  clusters:
+    description: The definition's database clusters.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The cluster's name.
+        type: str
+        required: true
+      engine:
+        description: Its engine (C(mongodb), C(valkey), ...); a replacement is of the same engine.
+        type: str
+        required: true
+      path:
+        description: Where the definition names it (C(oxy_mongodb.name)), for the refusal.
+        type: str
+  apps:
+    description: Names of the definition's apps.
+    type: list
+    elements: str
+    default: []
+  domains:
+    description: The definition's domains.
+    type: list
+    elements: str
+    default: []
+  firewalls:
+    description: Names of the definition's cloud firewalls.
+    type: list
+    elements: str
+    default: []
+  confirm_replace:
+    description: Names of the database clusters whose replacement is confirmed (the old names).
+    type: list
+    elements: str
+    default: []
+  orphans:
+    description:
+      - List the orphans; this reads the account's apps and cloud firewalls too.
+      - V(false) reads only what renames and replacements need (the project, its members, the Droplets, the
+        database clusters), for a pre-flight step early in a run; the same step at the end of the run, with
+        V(true), has its reads answered by the run's read cache.
+    type: bool
+    default: true
+  match_renames:
+    description:
+      - Hold renames and replacements against the definition.
+      - V(false) for a teardown, once the definition's own resources are gone, where everything the environment
+        owns and the definition does not name is an orphan (nothing is a rename, nothing is refused).
+    type: bool
+    default: true
+author:
+  - Oxy infrastructure team (@oxyhq)
+"""
+
+EXAMPLES = r"""
+- name: What the environment owns, against its definition
+  oxy.infra.owned_resources:
+    project: Oxy
+    droplet: {name: oxy-api-backend, tags: [oxy, api]}
+    clusters:
+      - {name: db-oxy, engine: mongodb, path: oxy_mongodb.name}
+    apps: [oxy-api, alia-production]
+    domains: [oxy.so]
+    firewalls: [oxy-api-backend]
+    confirm_replace: "{{ oxy_confirm_replace | default([]) }}"
+  register: owned
+"""
+
+RETURN = r"""
+owned:
+  description:
+    - Every resource the environment owns (C(kind), C(name), C(id), C(why)); Droplets and clusters also with their
+      C(tags), clusters with their C(engine). With O(orphans=false), without apps and cloud firewalls.
+  returned: always
+  type: list
+  elements: dict
+orphans:
+  description:
+    - What the environment owns that the definition does not name (C(kind), C(name), C(id), C(why)).
+    - Empty with O(orphans=false).
+  returned: always
+  type: list
+  elements: dict
+droplet_rename:
+  description: The Droplet to rename in place (C(id), C(old), C(new)); empty when there is none.
+  returned: always
+  type: dict
+replacements:
+  description:
+    - Database clusters the definition replaces (C(name), C(path), C(engine), C(replaces), C(ids), C(note)).
+  returned: always
+  type: list
+  elements: dict
+plan_resources:
+  description: How the oxy.infra.plan callback shows the replacements (C(kind), C(name), C(plan_action),
+    C(plan_from), C(plan_note)).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
+from ansible_collections.oxy.infra.plugins.module_utils._identity import plan, unconfirmed
+from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
+
+
+class OwnedResources(ResourceManager):
+    def read(self):
+        """The account as the identity rules need it; every read a lookup (it only finds what is owned)."""
+        api = self.api
+        with api.lookups():
+            project = self.named(api.list("projects.list", "projects"), self.params["project"], "project name")
+            members = []
+            if project is not None:
+                members = [r["urn"] for r in api.list("projects.list_resources", "resources", project["id"])]
+            account = dict(
+                members=members,
+                droplets=api.list("droplets.list", "droplets"),
+                clusters=api.call("databases.list_clusters").get("databases") or [],
+            )
+            if self.params["orphans"]:
+                account.update(apps=api.list("apps.list", "apps"), firewalls=api.list("firewalls.list", "firewalls"))
+            return account
+
+    def run(self):
+        p = self.params
+        definition = dict(
+            project=p["project"],
+            droplet=p["droplet"],
+            clusters=p["clusters"],
+            apps=p["apps"],
+            domains=p["domains"],
+            firewalls=p["firewalls"],
+        )
+        found = plan(definition, self.read(), renames=p["match_renames"])
+        if found["problems"]:
+            self.do.fail(" ".join(found["problems"]), orphans=found["orphans"])
+        refused = [] if self.do.check_mode else unconfirmed(found["replacements"], p["confirm_replace"])
+        if refused:
+            self.do.fail(" ".join(refused), refused=True, replacements=found["replacements"])
+        return dict(
+            changed=False,
+            owned=found["owned"],
+            orphans=found["orphans"] if p["orphans"] else [],
+            droplet_rename=found["droplet_rename"] or {},
+            replacements=found["replacements"],
+            plan_resources=[
+                dict(
+                    kind=r["kind"],
+                    name=r["name"],
+                    plan_action="replace",
+                    plan_from=", ".join(r["replaces"]),
+                    plan_note=r["note"],
+                )
+                for r in found["replacements"]
+            ],
+        )
+
+
+def main():
+    do = DigitalOceanModule(
+        dict(
+            project=dict(type="str", required=True),
+            droplet=dict(
+                type="dict",
+                required=True,
+                options=dict(
+                    name=dict(type="str", required=True),
+                    tags=dict(type="list", elements="str", default=[]),
+                    path=dict(type="str", default="oxy_droplet.name"),
+                ),
+            ),
+            clusters=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    name=dict(type="str", required=True),
+                    engine=dict(type="str", required=True),
+                    path=dict(type="str"),
+                ),
+            ),
+            apps=dict(type="list", elements="str", default=[]),
+            domains=dict(type="list", elements="str", default=[]),
+            firewalls=dict(type="list", elements="str", default=[]),
+            confirm_replace=dict(type="list", elements="str", default=[]),
+            orphans=dict(type="bool", default=True),
+            match_renames=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    do.run(OwnedResources)
+
+
+if __name__ == "__main__":
+    main()

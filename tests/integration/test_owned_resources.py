@@ -1,0 +1,64 @@
+"""oxy.infra.owned_resources against the sandbox: what the project and the droplet's tags own, held against a
+definition; reads only, and a replacement refused unless confirmed (in site.yml: tests/playbooks/test_identity.py)."""
+
+from __future__ import annotations
+
+DEFINITION = dict(
+    project="Oxy",
+    droplet=dict(name="api-2", tags=["oxy", "api"]),
+    clusters=[dict(name="db-2", engine="valkey", path="oxy_valkey.name")],
+    apps=[],
+    domains=[],
+    firewalls=["fw"],
+)
+
+
+def test_owned_resources_reads_only_and_refuses_an_unconfirmed_replacement(run_module, do, sandbox):
+    droplet = do.droplets.create(
+        {"name": "api", "region": "ams3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "tags": ["oxy", "api"]}
+    )["droplet"]
+    do.firewalls.create(
+        {
+            "name": "other-fw",
+            "droplet_ids": [droplet["id"]],
+            "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["198.51.100.1/32"]}}],
+        }
+    )
+    cluster = do.databases.create_cluster(
+        {"name": "db-1", "engine": "valkey", "version": "8", "size": "db-s-1vcpu-2gb", "num_nodes": 1, "region": "ams3"}
+    )["database"]
+    project = do.projects.create({"name": "Oxy", "purpose": "Service or API", "environment": "Production"})["project"]
+    do.projects.assign_resources(project["id"], {"resources": [f"do:dbaas:{cluster['id']}"]})
+
+    # Before any write, as site.yml starts: renames and replacements only, without the apps and firewalls.
+    early = run_module("owned_resources", check=True, orphans=False, **DEFINITION)
+    assert early.writes == [] and not early["changed"]
+    assert ("GET", "/v2/apps") not in early.calls and ("GET", "/v2/firewalls") not in early.calls
+    assert early["droplet_rename"] == {"id": str(droplet["id"]), "old": "api", "new": "api-2"}
+    assert early["plan_resources"] == [
+        dict(
+            kind="database cluster",
+            name="db-2",
+            plan_action="replace",
+            plan_from="db-1",
+            plan_note="new empty cluster; db-1 keeps the data",
+        )
+    ]
+    assert early["orphans"] == []
+
+    refused = run_module("owned_resources", expect_fail=True, **DEFINITION)
+    assert refused.writes == [] and refused["refused"]
+    assert refused["msg"].startswith("oxy_valkey.name: database cluster 'db-2' is not in the account")
+    confirmed = run_module("owned_resources", confirm_replace=["db-1"], **DEFINITION)
+    assert confirmed.writes == [] and confirmed["replacements"][0]["replaces"] == ["db-1"]
+    # The firewall on the owned droplet that the definition does not name is an orphan.
+    assert [(o["kind"], o["name"]) for o in confirmed["orphans"]] == [("cloud firewall", "other-fw")]
+    assert "attached to the environment's Droplet api" in confirmed["orphans"][0]["why"]
+
+    # A teardown matches no renames: the droplet and the cluster are orphans too.
+    teardown = run_module("owned_resources", match_renames=False, **DEFINITION)
+    assert sorted((o["kind"], o["name"]) for o in teardown["orphans"]) == [
+        ("cloud firewall", "other-fw"),
+        ("database cluster", "db-1"),
+        ("droplet", "api"),
+    ]

@@ -1,0 +1,77 @@
+"""Uptime checks probe a droplet's machine from the outside; alert policies read its real usage.
+
+Needs a Docker engine and the droplet image, like the other machine tests (skipped without them).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.machines import test_machines
+from tests.machines.test_machines import address, create, ssh, wait_active
+
+# The machine tests' fixtures: a sandbox with machines on, the operators' key, an account with a VPC.
+machines, key_pair, account = test_machines.machines, test_machines.key_pair, test_machines.account
+
+INTERVAL = 0.5
+NOTIFY = {"email": ["ops@oxy.so"], "slack": [{"channel": "#oxy", "url": "https://hooks.slack.com/services/T/B/secret"}]}
+
+
+def _wait(what, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(INTERVAL)
+    raise AssertionError(f"not within {timeout}s")
+
+
+@pytest.mark.slow
+def test_a_machine_is_probed_from_outside_and_its_disk_alert_fires_and_resolves(
+    machines, do, key_pair, account, sandbox
+):
+    sandbox.configure(uptime_interval=INTERVAL)
+    try:
+        droplet = wait_active(do, create(do, key_pair, account["id"], monitoring=True)["id"])
+        public = address(droplet, "public")
+        check = do.uptime.create_check(
+            {"name": "web", "type": "http", "target": f"http://{public}/", "regions": ["eu_west"], "enabled": True}
+        )["check"]
+        do.uptime.create_alert(
+            check["id"], {"name": "web down", "type": "down", "notifications": NOTIFY, "period": "2m"}
+        )
+        policy = {
+            "type": "v1/insights/droplet/disk_utilization_percent",
+            "description": "disk",
+            "compare": "GreaterThan",
+            "value": 0,
+            "window": "5m",
+            "entities": [str(droplet["id"])],
+            "tags": [],
+            "alerts": NOTIFY,
+            "enabled": True,
+        }
+        disk = do.monitoring.create_alert_policy(policy)["policy"]
+
+        def state() -> dict:
+            return next(c for c in sandbox.control("GET", "monitoring")["checks"] if c["id"] == check["id"])
+
+        _wait(lambda: state()["status"] == "UP")  # user_data's listener on port 80 is up
+        assert state()["last_probe"]["vantage"] == f"outside ({machines['outside_address']})"
+        notes = lambda: sandbox.control("GET", "notifications")["notifications"]  # noqa: E731
+        fired = _wait(lambda: [n for n in notes() if n.get("policy_uuid") == disk["uuid"]])
+        assert fired[0]["status"] == "firing" and fired[0]["droplet_id"] == droplet["id"]
+        assert "disk_utilization_percent above 0" in fired[0]["subject"]
+        do.monitoring.update_alert_policy(disk["uuid"], {**policy, "value": 100})  # a disk is never over 100%
+        _wait(lambda: [n for n in notes() if n.get("policy_uuid") == disk["uuid"] and n["status"] == "resolved"])
+
+        assert ssh(key_pair, public, "pkill -f 'http.server 80'").returncode in (0, 1)
+        _wait(lambda: state()["status"] == "DOWN")
+        down = _wait(lambda: [n for n in notes() if n.get("check_id") == check["id"] and n["status"] == "firing"])
+        assert {n["recipient"] for n in down} == {"ops@oxy.so", "#oxy"}
+        assert "secret" not in str(notes())
+    finally:
+        sandbox.configure(uptime_interval=60)

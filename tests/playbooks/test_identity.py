@@ -1,0 +1,124 @@
+"""Identity (issue 20): a renamed droplet is renamed in place, a renamed database cluster is a replacement
+shown by the plan and refused without a confirmation naming it, and what the environment owns but the
+definition no longer names is an orphan: listed by the plan, failed on by drift, removed by teardown when
+asked. site.yml's DigitalOcean side against the sandbox (droplets without machines; the machine-level
+check of a renamed droplet behind its firewall is tests/machines/test_renamed_droplet.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.fixtures.playbooks import ROOT, ansible_playbook
+from tests.playbooks.test_plan import SKIP, actions, apply, plan
+
+DEFINITION = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
+
+
+def renamed(variable: str, name: str) -> str:
+    """Extra vars: the definition's ``variable`` (a dict with a name) under another name, as an edited oxy.yml."""
+    return json.dumps({variable: dict(DEFINITION[variable], name=name)})
+
+
+def mark(sandbox) -> int:
+    return sandbox.log()[-1]["seq"]
+
+
+def writes(sandbox, since: int) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in sandbox.log(since=since) if r["method"] != "GET"]
+
+
+@pytest.mark.slow
+def test_renames_replacements_and_orphans(sandbox, do, tmp_path):
+    apply(sandbox)
+    droplet = do.droplets.list()["droplets"][0]
+    firewall = do.firewalls.list()["firewalls"][0]
+    assert firewall["droplet_ids"] == [droplet["id"]]
+
+    # A renamed database cluster: the plan shows a replacement and what it loses, and writes nothing.
+    new_cluster = renamed("oxy_mongodb", "db-oxy-2")
+    since = mark(sandbox)
+    code, out, report = plan(sandbox, tmp_path, "-e", new_cluster)
+    assert code == 2, out
+    assert (
+        "-/+ replace   database cluster db-oxy -> db-oxy-2\n        (new empty cluster; db-oxy keeps the data)" in out
+    )
+    (entry,) = [r for r in report["resources"] if r["name"] == "db-oxy-2" and r["kind"] == "database cluster"]
+    assert entry["action"] == "replace" and entry["note"] == "new empty cluster; db-oxy keeps the data"
+    assert report["totals"]["replace"] == 1 and report["orphans"] == []
+    assert writes(sandbox, since) == []
+
+    # Applied without the confirmation: refused before any write, naming the definition's path.
+    since = mark(sandbox)
+    refused = ansible_playbook(sandbox, "site.yml", *SKIP, "-e", new_cluster)
+    assert refused.rc != 0
+    assert "oxy_mongodb.name: database cluster 'db-oxy-2' is not in the account" in refused.out, refused.out[-3000:]
+    assert '"oxy_confirm_replace": ["db-oxy"]' in refused.out
+    assert writes(sandbox, since) == []
+
+    # A renamed droplet: planned as a rename (an update of its name), applied in place.
+    new_droplet = renamed("oxy_droplet", "oxy-api-backend-2")
+    since = mark(sandbox)
+    code, out, report = plan(sandbox, tmp_path, "-e", new_droplet)
+    assert code == 2, out
+    assert "rename    Droplet oxy-api-backend -> oxy-api-backend-2" in out, out[-4000:]
+    (entry,) = [r for r in report["resources"] if r["kind"] == "Droplet"]
+    assert (entry["name"], entry["action"]) == ("oxy-api-backend-2", "rename")
+    assert {"field": "name", "before": "oxy-api-backend", "after": "oxy-api-backend-2"} in entry["fields"]
+    # Nothing else changes: the firewall, the trusted sources and the project hold the same droplet id.
+    assert {k: a for k, a in actions(report).items() if a != "no change"} == {"Droplet oxy-api-backend-2": "rename"}
+    assert writes(sandbox, since) == []
+
+    run = apply(sandbox, "-e", new_droplet)
+    droplets = do.droplets.list()["droplets"]
+    assert [(d["id"], d["name"]) for d in droplets] == [(droplet["id"], "oxy-api-backend-2")]
+    assert droplets[0]["networks"] == droplet["networks"]
+    assert do.firewalls.get(firewall["id"])["firewall"]["droplet_ids"] == [droplet["id"]]
+    assert "Droplet oxy-api-backend -> oxy-api-backend-2" in run.out
+
+    # Confirmed, the cluster's replacement proceeds; the old cluster keeps running, now an orphan.
+    confirmed = json.dumps({**json.loads(new_cluster), **json.loads(new_droplet), "oxy_confirm_replace": ["db-oxy"]})
+    apply(sandbox, "-e", confirmed)
+    clusters = {c["name"]: c for c in do.databases.list_clusters()["databases"]}
+    assert {"db-oxy", "db-oxy-2"} <= set(clusters)
+    # Something else the environment owns: droplets added to the project in the console, one of them protected.
+    body = {"region": "ams3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}
+    stray = do.droplets.create({**body, "name": "stray-1"})["droplet"]
+    kept = do.droplets.create({**body, "name": "stray-2", "tags": ["protected"]})["droplet"]
+    project = next(p for p in do.projects.list()["projects"] if p["name"] == DEFINITION["oxy_project"]["name"])
+    urns = [f"do:droplet:{stray['id']}", f"do:droplet:{kept['id']}"]
+    do.projects.assign_resources(project["id"], {"resources": urns})
+
+    both = json.dumps({**json.loads(new_cluster), **json.loads(new_droplet)})
+    code, out, report = plan(sandbox, tmp_path, "-e", both, playbook="playbooks/drift.yml")
+    assert code == 1 and "The environment drifted from its definition" in out, out[-4000:]
+    orphans = {(o["kind"], o["name"], o["id"]) for o in report["orphans"]}
+    assert orphans == {
+        ("database cluster", "db-oxy", clusters["db-oxy"]["id"]),
+        ("droplet", "stray-1", str(stray["id"])),
+        ("droplet", "stray-2", str(kept["id"])),
+    }
+    # The plan's lines, then drift's refusal naming each.
+    assert f"  ! orphan droplet stray-1 (id {stray['id']}): owned by project Oxy, not in the definition" in out
+    assert f"- orphan droplet stray-1 (id {stray['id']}): owned by project Oxy, not in the definition" in out
+    assert f"- orphan database cluster db-oxy (id {clusters['db-oxy']['id']}): owned by project Oxy" in out
+    assert report["totals"]["orphan"] == 3 and report["changes_pending"]
+    assert [r for r in report["resources"] if r["action"] != "no change"] == [], report["resources"]
+
+    # With the orphan switch, teardown removes them too (droplets by id), except the protected one.
+    down = ansible_playbook(
+        sandbox,
+        "playbooks/teardown.yml",
+        "-e",
+        both,
+        "-e",
+        "oxy_teardown_confirm=Oxy",
+        "-e",
+        "oxy_teardown_orphans=true",
+    )
+    assert down.rc == 0, down.out[-4000:]
+    assert [d["name"] for d in do.droplets.list()["droplets"]] == ["stray-2"]
+    assert not do.databases.list_clusters().get("databases")
+    assert "Left in place, owned by the environment but not in its definition: droplet stray-2." in down.out
