@@ -58,6 +58,29 @@ def test_failed_deployment_fails_the_task_with_the_step(run_module, sandbox):
     assert "ERROR" in failed["msg"] and "npm ERR! missing script: start" in failed["msg"]
 
 
+def test_an_app_whose_newest_deployment_failed_is_redeployed_by_the_next_run(run_module, sandbox):
+    """New secrets in the spec but a failed deployment: the app runs the old ones until a run redeploys it."""
+    args = dict(name="alia-production", region="ams", spec=SPEC, secret_envs={"MONGODB_URI": SECRET})
+    run_module("app", **args)
+    sandbox.configure(deploy_failures={"alia-production": "npm ERR! missing script: start"})
+    failed = run_module("app", **dict(args, secret_envs={"MONGODB_URI": SECRET + "2"}), expect_fail=True)
+    assert "ERROR" in failed["msg"]
+    sandbox.configure(deploy_failures={})
+    waited = run_module("app", name="alia-production", expect_fail=True)  # name alone only waits: it fails again
+    assert "ERROR" in waited["msg"] and waited.writes == []
+    plan = run_module("app", check=True, **dict(args, secret_envs={"MONGODB_URI": SECRET + "2"}))
+    assert plan["changed"] is True and plan.writes == []
+    assert (plan["diff"]["before"]["deployment"], plan["diff"]["after"]["deployment"]) == (
+        "newest did not go live",
+        "redeployed",
+    )
+    again = run_module("app", **dict(args, secret_envs={"MONGODB_URI": SECRET + "2"}))
+    assert again["changed"] is True and again.writes == [("POST", "/v2/apps/{app_id}/deployments")]
+    assert again["deployment"]["phase"] == "ACTIVE"
+    settled = run_module("app", **dict(args, secret_envs={"MONGODB_URI": SECRET + "2"}))
+    assert settled["changed"] is False and settled.writes == []
+
+
 def test_app_bad_input_fails_before_writes(run_module, do):
     run_module("vpc", name="default-ams3", region="ams3")
     inline = {"envs": [{"key": "TOKEN", "value": "plain", "type": "SECRET"}]}

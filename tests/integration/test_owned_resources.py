@@ -17,24 +17,21 @@ def test_owned_resources_reads_only_and_refuses_an_unconfirmed_replacement(run_m
     droplet = do.droplets.create(
         {"name": "api", "region": "ams3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "tags": ["oxy", "api"]}
     )["droplet"]
-    do.firewalls.create(
-        {
-            "name": "other-fw",
-            "droplet_ids": [droplet["id"]],
-            "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["198.51.100.1/32"]}}],
-        }
-    )
+    rule = {"protocol": "tcp", "ports": "22", "sources": {"addresses": ["198.51.100.1/32"]}}
+    old_fw = do.firewalls.create({"name": "other-fw", "droplet_ids": [droplet["id"]], "inbound_rules": [rule]})
     cluster = do.databases.create_cluster(
         {"name": "db-1", "engine": "valkey", "version": "8", "size": "db-s-1vcpu-2gb", "num_nodes": 1, "region": "ams3"}
     )["database"]
     project = do.projects.create({"name": "Oxy", "purpose": "Service or API", "environment": "Production"})["project"]
     do.projects.assign_resources(project["id"], {"resources": [f"do:dbaas:{cluster['id']}"]})
 
-    # Before any write, as site.yml starts: renames and replacements only, without the apps and firewalls.
+    # Before any write, as site.yml starts: renames and replacements only, without the apps.
     early = run_module("owned_resources", check=True, orphans=False, **DEFINITION)
     assert early.writes == [] and not early["changed"]
-    assert ("GET", "/v2/apps") not in early.calls and ("GET", "/v2/firewalls") not in early.calls
+    assert ("GET", "/v2/apps") not in early.calls
     assert early["droplet_rename"] == {"id": str(droplet["id"]), "old": "api", "new": "api-2"}
+    # The one firewall attached to the environment's droplet, when none has the definition's name, is it renamed.
+    assert early["firewall_rename"] == {"id": old_fw["firewall"]["id"], "old": "other-fw", "new": "fw"}
     assert early["plan_resources"] == [
         dict(
             kind="database cluster",
@@ -51,7 +48,21 @@ def test_owned_resources_reads_only_and_refuses_an_unconfirmed_replacement(run_m
     assert refused["msg"].startswith("oxy_valkey.name: database cluster 'db-2' is not in the account")
     confirmed = run_module("owned_resources", confirm_replace=["db-1"], **DEFINITION)
     assert confirmed.writes == [] and confirmed["replacements"][0]["replaces"] == ["db-1"]
-    # The firewall on the owned droplet that the definition does not name is an orphan.
+    assert confirmed["orphans"] == [] and confirmed["firewall_rename"]["old"] == "other-fw"
+
+    # Two firewalls attached under other names: which one was renamed is ambiguous, refused naming both.
+    spare = do.firewalls.create({"name": "spare-fw", "droplet_ids": [droplet["id"]], "inbound_rules": [rule]})
+    ambiguous = run_module("owned_resources", expect_fail=True, check=True, orphans=False, **DEFINITION)
+    assert ambiguous.writes == []
+    assert ambiguous["msg"].startswith("oxy_droplet_firewall.name: no cloud firewall is named 'fw' and 2 others")
+    assert f"other-fw (id {old_fw['firewall']['id']})" in ambiguous["msg"]
+    assert f"spare-fw (id {spare['firewall']['id']})" in ambiguous["msg"]
+    do.firewalls.delete(spare["firewall"]["id"])
+
+    # Once a firewall has the definition's name, no rename: another one on the owned droplet is an orphan.
+    do.firewalls.create({"name": "fw", "droplet_ids": [droplet["id"]], "inbound_rules": [rule]})
+    confirmed = run_module("owned_resources", confirm_replace=["db-1"], **DEFINITION)
+    assert confirmed["firewall_rename"] == {}
     assert [(o["kind"], o["name"]) for o in confirmed["orphans"]] == [("cloud firewall", "other-fw")]
     assert "attached to the environment's Droplet api" in confirmed["orphans"][0]["why"]
 

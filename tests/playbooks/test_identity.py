@@ -15,11 +15,19 @@ from tests.fixtures.playbooks import ROOT, ansible_playbook
 from tests.playbooks.test_plan import SKIP, actions, apply, plan
 
 DEFINITION = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
+ACCOUNT = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())
 
 
 def renamed(variable: str, name: str) -> str:
     """Extra vars: the definition's ``variable`` (a dict with a name) under another name, as an edited oxy.yml."""
     return json.dumps({variable: dict(DEFINITION[variable], name=name)})
+
+
+def renamed_app(old: str, new: str) -> dict:
+    """Extra vars: the app ``old`` of oxy_apps under the name ``new`` (its image tag under that name too)."""
+    apps = [dict(a, name=new) if a["name"] == old else a for a in DEFINITION["oxy_apps"]]
+    tags = {new if k == old else k: v for k, v in ACCOUNT["oxy_app_image_tags"].items()}
+    return {"oxy_apps": apps, "oxy_app_image_tags": tags}
 
 
 def mark(sandbox) -> int:
@@ -36,6 +44,7 @@ def test_renames_replacements_and_orphans(sandbox, do, tmp_path):
     droplet = do.droplets.list()["droplets"][0]
     firewall = do.firewalls.list()["firewalls"][0]
     assert firewall["droplet_ids"] == [droplet["id"]]
+    apps = {a["spec"]["name"]: a for a in do.apps.list()["apps"]}
 
     # A renamed database cluster: the plan shows a replacement and what it loses, and writes nothing.
     new_cluster = renamed("oxy_mongodb", "db-oxy-2")
@@ -58,25 +67,48 @@ def test_renames_replacements_and_orphans(sandbox, do, tmp_path):
     assert '"oxy_confirm_replace": ["db-oxy"]' in refused.out
     assert writes(sandbox, since) == []
 
-    # A renamed droplet: planned as a rename (an update of its name), applied in place.
-    new_droplet = renamed("oxy_droplet", "oxy-api-backend-2")
+    # A renamed droplet, its cloud firewall and an app: planned as renames (an update of the name), applied in place.
+    new_droplet = json.dumps(
+        {
+            **json.loads(renamed("oxy_droplet", "oxy-api-backend-2")),
+            **json.loads(renamed("oxy_droplet_firewall", "oxy-perimeter")),
+            **renamed_app("alia-production", "alia-prod"),
+        }
+    )
     since = mark(sandbox)
     code, out, report = plan(sandbox, tmp_path, "-e", new_droplet)
     assert code == 2, out
     assert "rename    Droplet oxy-api-backend -> oxy-api-backend-2" in out, out[-4000:]
+    assert "rename    cloud firewall oxy-api-backend -> oxy-perimeter" in out, out[-4000:]
+    assert "rename    app alia-production -> alia-prod" in out, out[-4000:]
     (entry,) = [r for r in report["resources"] if r["kind"] == "Droplet"]
     assert (entry["name"], entry["action"]) == ("oxy-api-backend-2", "rename")
     assert {"field": "name", "before": "oxy-api-backend", "after": "oxy-api-backend-2"} in entry["fields"]
-    # Nothing else changes: the firewall, the trusted sources and the project hold the same droplet id.
-    assert {k: a for k, a in actions(report).items() if a != "no change"} == {"Droplet oxy-api-backend-2": "rename"}
+    (entry,) = [r for r in report["resources"] if r["kind"] == "cloud firewall"]
+    assert (entry["name"], entry["action"]) == ("oxy-perimeter", "rename")
+    assert [f["field"] for f in entry["fields"]] == ["name"]
+    # Nothing else changes: the trusted sources and the project hold the same droplet and app ids.
+    assert {k: a for k, a in actions(report).items() if a != "no change"} == {
+        "Droplet oxy-api-backend-2": "rename",
+        "cloud firewall oxy-perimeter": "rename",
+        "app alia-prod": "rename",
+    }
+    assert report["orphans"] == []
     assert writes(sandbox, since) == []
 
     run = apply(sandbox, "-e", new_droplet)
     droplets = do.droplets.list()["droplets"]
     assert [(d["id"], d["name"]) for d in droplets] == [(droplet["id"], "oxy-api-backend-2")]
     assert droplets[0]["networks"] == droplet["networks"]
+    assert [(f["id"], f["name"]) for f in do.firewalls.list()["firewalls"]] == [(firewall["id"], "oxy-perimeter")]
     assert do.firewalls.get(firewall["id"])["firewall"]["droplet_ids"] == [droplet["id"]]
+    now = {a["spec"]["name"]: a["id"] for a in do.apps.list()["apps"]}
+    assert now == {("alia-prod" if n == "alia-production" else n): a["id"] for n, a in apps.items()}
     assert "Droplet oxy-api-backend -> oxy-api-backend-2" in run.out
+    # Applied, a second run has nothing to do.
+    code, out, report = plan(sandbox, tmp_path, "-e", new_droplet)
+    assert code == 0, out[-4000:]
+    assert report["orphans"] == []
 
     # Confirmed, the cluster's replacement proceeds; the old cluster keeps running, now an orphan.
     confirmed = json.dumps({**json.loads(new_cluster), **json.loads(new_droplet), "oxy_confirm_replace": ["db-oxy"]})

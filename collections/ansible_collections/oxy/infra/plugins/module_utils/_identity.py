@@ -9,6 +9,12 @@ cloud firewall attached to an owned Droplet. Held against the definition:
 
 - a Droplet is renamed in place: when no Droplet has the definition's name and the environment owns
   exactly one other, that one is the definition's Droplet under its old name (several: ambiguous, refused);
+- a cloud firewall is renamed in place the same way: when no firewall has the definition's name and exactly
+  one other is attached to the environment's Droplet, that one is the definition's firewall (several: refused);
+- an app is renamed in place too: when exactly one app of the definition is not in the account and the
+  environment owns exactly one app the definition does not name, that one is it, renamed (several of either:
+  ambiguous, refused). A rename that would move the app to another MongoDB database (its ``DB_NAME``) is
+  refused: the new database is empty;
 - a database cluster cannot be renamed: when no cluster has the definition's name and the environment
   owns one of the same engine that the definition does not name, the definition asks for a replacement
   (a new, empty cluster; the old one keeps the data), which an apply refuses unless it is confirmed;
@@ -83,9 +89,13 @@ def plan(definition, account, renames=True):
 
     ``definition`` adds to :func:`owned`'s: ``clusters`` (``name``, ``engine``, ``path``: where the
     definition names it, such as ``oxy_mongodb.name``), ``apps``, ``domains``, ``firewalls`` (names).
-    Returns ``dict(owned, droplet_rename, replacements, orphans, problems)``: ``droplet_rename`` is
-    ``dict(id, old, new)`` or None; ``replacements`` are ``dict(kind, name, path, engine, replaces,
-    ids, note)``; ``problems`` are refusals that hold in a plan too (an ambiguous rename).
+    ``firewall_path`` is where the definition names its firewall (``oxy_droplet_firewall.name``);
+    ``app_databases`` the MongoDB database of each app (by name; the apps are ``oxy_apps[i]`` in order).
+    Returns ``dict(owned, droplet_rename, firewall_rename, app_renames, replacements, orphans, problems)``:
+    ``droplet_rename`` and ``firewall_rename`` are ``dict(id, old, new)`` or None (a firewall rename only
+    when ``account`` has ``firewalls``); ``replacements`` are ``dict(kind, name, path, engine, replaces, ids,
+    note)``; ``app_renames`` are ``dict(id, old, new)`` (only when ``account`` has ``apps``); ``problems``
+    are refusals that hold in a plan too (an ambiguous rename, an app rename to another database).
     """
     mine = owned(definition, account)
     droplet = definition.get("droplet") or {}
@@ -121,6 +131,34 @@ def plan(definition, account, renames=True):
                     definition["project"],
                 )
             )
+
+    firewall_rename = None
+    wanted_firewalls = definition.get("firewalls") or []
+    if renames and len(wanted_firewalls) == 1 and "firewalls" in account:
+        wanted = wanted_firewalls[0]
+        others = [r for r in mine if r["kind"] == FIREWALL and r["name"] != wanted]
+        exists = any(f["name"] == wanted for f in account["firewalls"] or [])
+        if not exists and len(others) == 1:
+            firewall_rename = dict(id=others[0]["id"], old=others[0]["name"], new=wanted)
+            settled.add((FIREWALL, others[0]["id"]))
+        elif not exists and others:
+            problems.append(
+                "%s: no cloud firewall is named %r and %d others are attached to the environment's Droplet (%s): "
+                "which one it was renamed from is ambiguous; rename the right one to %r in the console, or delete "
+                "the others"
+                % (
+                    definition.get("firewall_path") or "oxy_droplet_firewall.name",
+                    wanted,
+                    len(others),
+                    ", ".join("%s (id %s)" % (o["name"], o["id"]) for o in others),
+                    wanted,
+                )
+            )
+
+    app_renames = []
+    if renames and "apps" in account:
+        app_renames = _app_renames(definition, account, mine, problems)
+        settled.update((APP, r["id"]) for r in app_renames)
 
     engines = dict((str(c["id"]), c.get("engine")) for c in account.get("clusters") or [])
     existing = set(c["name"] for c in account.get("clusters") or [])
@@ -161,10 +199,65 @@ def plan(definition, account, renames=True):
     return dict(
         owned=mine,
         droplet_rename=droplet_rename,
+        firewall_rename=firewall_rename,
+        app_renames=app_renames,
         replacements=replacements,
         orphans=orphans,
         problems=problems,
     )
+
+
+def _app_renames(definition, account, mine, problems):
+    """The app renamed in the definition (a list of at most one); an ambiguous rename, or one that would move
+    the app to another database, is added to ``problems``."""
+    wanted = list(definition.get("apps") or [])
+    existing = set((a.get("spec") or {}).get("name") for a in account.get("apps") or [])
+    missing = [n for n in wanted if n not in existing]
+    unnamed = [r for r in mine if r["kind"] == APP and r["name"] not in wanted]
+    if not missing or not unnamed:
+        return []
+    path = dict((n, "oxy_apps[%d].name" % i) for i, n in enumerate(wanted))
+    if len(missing) > 1 or len(unnamed) > 1:
+        problems.append(
+            "%s: %s not in the account, and the environment owns %d app%s the definition does not name (%s): "
+            "which app was renamed to which is ambiguous, so nothing is renamed. Rename each app to its new name in "
+            "the console (App Platform, the app's settings), or remove the old ones from project %s; then run again"
+            % (
+                ", ".join(path[n] for n in missing),
+                ("app %s is" if len(missing) == 1 else "apps %s are") % ", ".join(repr(n) for n in missing),
+                len(unnamed),
+                "" if len(unnamed) == 1 else "s",
+                ", ".join("%s (id %s)" % (r["name"], r["id"]) for r in unnamed),
+                definition["project"],
+            )
+        )
+        return []
+    new, old = missing[0], unnamed[0]
+    databases = definition.get("app_databases") or {}
+    key = definition.get("database_env") or "DB_NAME"
+    spec = next((a.get("spec") or {} for a in account.get("apps") or [] if str(a["id"]) == old["id"]), {})
+    was = _env_value(spec, key)
+    will = databases.get(new)
+    if was and will and was != will:
+        problems.append(
+            "%s: renaming app %r (id %s) to %r would move it from its MongoDB database %r to %r, a new empty one. "
+            "Nothing was changed. To keep its data, set %s: %s (the database keeps its name)."
+            % (path[new], old["name"], old["id"], new, was, will, path[new][: -len(".name")] + ".database", was)
+        )
+        return []
+    return [dict(id=old["id"], old=old["name"], new=new)]
+
+
+def _env_value(spec, key):
+    """The value of the environment variable ``key`` in an app spec (app-level, else a component's)."""
+    lists = [spec.get("envs") or []]
+    for kind in ("services", "workers", "jobs", "static_sites", "functions"):
+        lists += [c.get("envs") or [] for c in spec.get(kind) or []]
+    for envs in lists:
+        for env in envs:
+            if env.get("key") == key and env.get("value"):
+                return env["value"]
+    return None
 
 
 def unconfirmed(replacements, confirmed):

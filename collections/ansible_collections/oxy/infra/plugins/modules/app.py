@@ -16,6 +16,13 @@ description:
     the module keeps a salted HMAC digest of their values in the app-level variable C(OXY_INFRA_SECRETS_DIGEST)
     and redeploys only when a secret really changed (see O(update_secrets)).
   - A failed deployment fails the task with the failing step's message.
+  - An app whose newest deployment never went live (it failed or was canceled, so the app still runs an older spec or
+    none, for example new credentials that were delivered to its spec but not deployed) is redeployed by the next
+    run that states it (O(spec) or O(secret_envs)); the plan shows it as an update of C(deployment). A run with
+    O(name) alone only waits.
+  - Given O(id), the app with that id is this one, under whatever name it has now; a different name renames it in
+    place (its spec's C(name), in the same one spec update; the app keeps its id, its deployments, its default
+    ingress and its trusted-source entries). Check mode shows the rename as an update of C(spec.name).
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
@@ -26,6 +33,13 @@ options:
     description: Name of the app; also the spec's C(name).
     type: str
     required: true
+  id:
+    description:
+      - Id of the app, which makes it this one, under whatever name it has now (see M(oxy.infra.owned_resources)'s
+        C(app_renames)). A different name renames it to O(name).
+      - The module fails, before any write, when no app has this id, or when another app already has O(name) (app
+        names are unique in an account).
+    type: str
   spec:
     description:
       - The app spec (services, static_sites, workers, jobs, domains, ingress, envs, ...), as DigitalOcean documents it.
@@ -100,6 +114,18 @@ deployment:
 app_id:
   description: Id of the app whose deployment failed or timed out.
   returned: when the wait for a deployment failed
+  type: str
+plan_action:
+  description: C(rename) when the app is renamed in place (for the oxy.infra.plan callback).
+  returned: when renamed
+  type: str
+plan_from:
+  description: The app's name before the rename.
+  returned: when renamed
+  type: str
+plan_note:
+  description: What a rename keeps.
+  returned: when renamed
   type: str
 """
 
@@ -200,9 +226,29 @@ class AppManager(ResourceManager):
     kind = "app"
     desired_options = ("spec", "region", "vpc", "secret_envs", "project")
 
+    def writes_nothing(self):
+        # With an id, a name alone renames the app: that is a write.
+        return not self.params.get("id") and super().writes_nothing()
+
     def find(self):
         name = self.params["name"]
+        if self.params["id"]:
+            app = self.fetch(self.params["id"])
+            if app is None and self.params["state"] == "present":
+                self.do.fail("id: no app has id %s (to be named %r)" % (self.params["id"], name))
+            return app
         return self.named(self.api.list("apps.list", "apps"), name, "app name", lambda a: a["spec"]["name"])
+
+    def name_is_free(self, current):
+        """Renaming ``current`` to ``name`` must not make two apps of one name (the API refuses it too)."""
+        name = self.params["name"]
+        others = [a for a in self.api.list("apps.list", "apps") if a["spec"]["name"] == name]
+        others = [a for a in others if str(a["id"]) != str(current["id"])]
+        if others:
+            self.do.fail(
+                "name: cannot rename app %s (id %s) to %r: app id %s already has that name (app names are unique in "
+                "an account)" % (current["spec"]["name"], current["id"], name, ", ".join(a["id"] for a in others))
+            )
 
     def validate(self, current):
         if self.params["spec"] is None and current is None:
@@ -301,7 +347,17 @@ class AppManager(ResourceManager):
         spec = self.desired_spec(current)
         if current is None:
             return self.create(spec)
-        return self.update(current, spec)
+        old = current["spec"]["name"]
+        if old == self.params["name"]:
+            return self.update(current, spec)
+        self.name_is_free(current)
+        result = self.update(current, spec)
+        result.update(
+            plan_action="rename",
+            plan_from=old,
+            plan_note="in place: id %s keeps its deployments and trusted sources" % current["id"],
+        )
+        return result
 
     def create(self, spec):
         change = Change({})
@@ -329,10 +385,23 @@ class AppManager(ResourceManager):
                     e if e.get("key") != DIGEST_KEY else dict(e, value=MASK) for e in after.get("envs") or []
                 ]
             change.set("spec", after)
+        newest = None
+        if not changed and not self.writes_nothing():
+            # Read as the app's own state: it decides a redeploy (the wait below reuses it).
+            newest = self.newest_deployment(current, lookup=False)
+        if newest is not None and not_live(current, newest):
+            # The spec is what the definition says, but the app does not run it: finish the delivery.
+            change = Change({"spec": masked(current["spec"]), "deployment": "newest did not go live"})
+            change.set("deployment", "redeployed")
+            if self.do.check_mode:
+                return dict(changed=True, app=current, diff=change.diff())
+            self.api.call("apps.create_deployment", current["id"], {"force_build": False})
+            deployment = self.wait(current)
+            return dict(changed=True, app=self.fetch(current["id"]), deployment=deployment, diff=change.diff())
         if not changed:
             result = dict(changed=False, app=current, diff=change.diff())
             if not self.do.check_mode:
-                result["deployment"] = self.wait(current)
+                result["deployment"] = self.wait(current, newest)
             return result
         if self.do.check_mode:
             return dict(changed=True, app=current, diff=change.diff())
@@ -351,16 +420,21 @@ class AppManager(ResourceManager):
         body = self.api.call("apps.get", app_id, missing_ok=True)
         return body["app"] if body else None
 
-    def wait(self, app):
+    def newest_deployment(self, app, lookup=True):
+        """The newest deployment of ``app`` (None: it has none)."""
+        body = self.api.call("apps.list_deployments", app["id"], per_page=1, lookup=lookup)
+        return next(iter(body.get("deployments") or []), None)
+
+    def wait(self, app, newest=None):
         """Wait for the newest deployment of ``app`` to finish; fail with its failing step.
 
-        The list's newest deployment is the wait's first look (a lookup: it decides no write).
+        The list's newest deployment is the wait's first look (a lookup: it decides no write), unless
+        ``newest`` is given (read already).
         """
-        with self.api.lookups():
-            deployments = self.api.call("apps.list_deployments", app["id"], per_page=1).get("deployments") or []
-        if not deployments:
+        if newest is None:
+            newest = self.newest_deployment(app)
+        if newest is None:
             return None
-        newest = deployments[0]
         return self.waiter.until(
             lambda: self.api.call("apps.get_deployment", app["id"], newest["id"])["deployment"],
             deployment_done,
@@ -373,6 +447,15 @@ class AppManager(ResourceManager):
         return self.delete(current, {"spec": masked(current["spec"])} if current else None)
 
 
+def not_live(app, newest):
+    """True when ``newest``, the app's newest deployment, ended without going live (ERROR or CANCELED), so
+    the app runs an older one, or none. A rolled-back (pinned) app is left alone: it refuses deployments
+    until the rollback is committed."""
+    if app.get("pinned_deployment") or newest.get("phase") not in ("ERROR", "CANCELED"):
+        return False
+    return (app.get("active_deployment") or {}).get("id") != newest.get("id")
+
+
 def _deployment_facts(deployment):
     return dict((k, deployment.get(k)) for k in ("id", "phase", "cause", "created_at", "updated_at"))
 
@@ -381,6 +464,7 @@ def main():
     do = DigitalOceanModule(
         dict(
             name=dict(type="str", required=True),
+            id=dict(type="str"),
             spec=dict(type="dict"),
             region=dict(type="str"),
             vpc=dict(type="str"),

@@ -9,7 +9,9 @@ module: firewall
 short_description: Manage DigitalOcean cloud firewalls
 version_added: 0.1.0
 description:
-  - Create, update or delete a cloud firewall, identified by its O(name).
+  - Create, update or delete a cloud firewall, identified by its O(name), or by its O(id). A firewall found by its id
+    under another name is renamed in place to O(name), in the same one call as its rules. Check mode shows the rename
+    as an update of C(name).
   - Rules are compared as a set (order and duplicate addresses do not matter, C(all) equals C(0)); the
     firewall is rewritten in place, in one call, only when rules, Droplets or tags differ.
   - Droplets may be named; names are resolved to ids, and a name matching several Droplets is an error.
@@ -23,6 +25,13 @@ options:
     description: Name of the firewall.
     type: str
     required: true
+  id:
+    description:
+      - Id of the firewall, which makes it this one, under whatever name it has now (see
+        M(oxy.infra.owned_resources)'s C(firewall_rename)). A different name renames it to O(name).
+      - The module fails, before any write, when no firewall has this id, or when another firewall already has
+        O(name).
+    type: str
   inbound_rules:
     description: The inbound rules, exactly. At least one rule (inbound or outbound) is needed to create.
     type: list
@@ -105,6 +114,18 @@ firewall:
   description: The firewall as the API returns it; empty when absent.
   returned: always
   type: dict
+plan_action:
+  description: C(rename) when the firewall is renamed in place (for the oxy.infra.plan callback).
+  returned: when renamed
+  type: str
+plan_from:
+  description: The firewall's name before the rename.
+  returned: when renamed
+  type: str
+plan_note:
+  description: What a rename keeps.
+  returned: when renamed
+  type: str
 """
 
 import ipaddress
@@ -184,7 +205,24 @@ class FirewallManager(ResourceManager):
 
     def find(self):
         name = self.params["name"]
+        if self.params["id"]:
+            body = self.api.call("firewalls.get", self.params["id"], missing_ok=True)
+            firewall = body["firewall"] if body else None
+            if firewall is None and self.params["state"] == "present":
+                self.do.fail("id: no cloud firewall has id %s (to be named %r)" % (self.params["id"], name))
+            return firewall
         return self.named(self.api.list("firewalls.list", "firewalls"), name, "firewall name")
+
+    def name_is_free(self, current):
+        """Renaming ``current`` to ``name`` must not make two firewalls of one name."""
+        name = self.params["name"]
+        others = [f for f in self.api.list("firewalls.list", "firewalls") if f["name"] == name]
+        others = [f for f in others if str(f["id"]) != str(current["id"])]
+        if others:
+            self.do.fail(
+                "name: cannot rename cloud firewall %s (id %s) to %r: cloud firewall id %s already has that name"
+                % (current["name"], current["id"], name, ", ".join(str(f["id"]) for f in others))
+            )
 
     def droplet_id(self, name):
         if self._droplets is None:
@@ -241,8 +279,10 @@ class FirewallManager(ResourceManager):
         before = state_of(current)
         change = Change(before)
         change.update(want)
-        if current is None:
-            change.set("name", self.params["name"])
+        change.set("name", self.params["name"])
+        renamed = current is not None and current["name"] != self.params["name"]
+        if renamed:
+            self.name_is_free(current)
         firewall = current
         if change.changed and not self.do.check_mode:
             body = dict(
@@ -259,7 +299,14 @@ class FirewallManager(ResourceManager):
             firewall = self.wait(firewall)
         elif change.changed:
             firewall = dict(current or {}, **change.after)
-        return dict(changed=change.changed, firewall=firewall, diff=change.diff())
+        result = dict(changed=change.changed, firewall=firewall, diff=change.diff())
+        if renamed:
+            result.update(
+                plan_action="rename",
+                plan_from=current["name"],
+                plan_note="in place: id %s keeps its Droplets" % current["id"],
+            )
+        return result
 
     def wait(self, firewall):
         return self.waiter.until(
@@ -309,6 +356,7 @@ def main():
     do = DigitalOceanModule(
         dict(
             name=dict(type="str", required=True),
+            id=dict(type="str"),
             inbound_rules=dict(type="list", elements="dict", options=rule),
             outbound_rules=dict(type="list", elements="dict", options=outbound),
             droplet_ids=dict(type="list", elements="int"),

@@ -16,6 +16,13 @@ description:
   - "A Droplet is renamed in place: when no Droplet is named O(droplet.name) and the environment owns exactly one
     other, RV(droplet_rename) names it (give its id to M(oxy.infra.droplet)'s O(oxy.infra.droplet#module:id)).
     Several are ambiguous: the module fails and names them."
+  - "An app is renamed in place too: when exactly one app of O(apps) is not in the account and the project holds
+    exactly one app O(apps) does not name, RV(app_renames) names it (give its id to M(oxy.infra.app)'s
+    O(oxy.infra.app#module:id)). Several of either are ambiguous: the module fails, names them and says how to
+    resolve it. A rename that would change the app's MongoDB database (O(app_databases)) is refused the same way."
+  - "A cloud firewall is renamed in place the same way: when O(firewalls) names one firewall, none has its name and
+    exactly one other is attached to the environment's Droplet, RV(firewall_rename) names it (give its id to
+    M(oxy.infra.firewall)'s O(oxy.infra.firewall#module:id)). Several are ambiguous: the module fails and names them."
   - "A database cluster cannot be renamed: when no cluster has a name of O(clusters) and the environment owns one
     of the same engine that O(clusters) does not name, the definition asks for a replacement (a new empty
     cluster; the old one keeps the data and stays). In check mode it is part of the plan (RV(plan_resources));
@@ -83,6 +90,16 @@ options:
     type: list
     elements: str
     default: []
+  firewall_path:
+    description: Where the definition names its cloud firewall, for the refusal of an ambiguous rename.
+    type: str
+    default: oxy_droplet_firewall.name
+  app_databases:
+    description:
+      - The MongoDB database of each app of O(apps), by app name. A renamed app whose spec's C(DB_NAME) is another
+        database is refused (the rename would move it to an empty database).
+    type: dict
+    default: {}
   confirm_replace:
     description: Names of the database clusters whose replacement is confirmed (the old names).
     type: list
@@ -92,8 +109,8 @@ options:
     description:
       - List the orphans; this reads the account's apps and cloud firewalls too.
       - V(false) reads only what renames and replacements need (the project, its members, the Droplets, the
-        database clusters), for a pre-flight step early in a run; the same step at the end of the run, with
-        V(true), has its reads answered by the run's read cache.
+        database clusters, the cloud firewalls, the apps when O(apps) names any), for a pre-flight step early in
+        a run; the same step at the end of the run, with V(true), has its reads answered by the run's read cache.
     type: bool
     default: true
   match_renames:
@@ -125,7 +142,8 @@ RETURN = r"""
 owned:
   description:
     - Every resource the environment owns (C(kind), C(name), C(id), C(why)); Droplets and clusters also with their
-      C(tags), clusters with their C(engine). With O(orphans=false), without apps and cloud firewalls.
+      C(tags), clusters with their C(engine). With O(orphans=false) and O(match_renames=false), without apps and
+      cloud firewalls.
   returned: always
   type: list
   elements: dict
@@ -138,6 +156,18 @@ orphans:
   elements: dict
 droplet_rename:
   description: The Droplet to rename in place (C(id), C(old), C(new)); empty when there is none.
+  returned: always
+  type: dict
+app_renames:
+  description:
+    - The apps to rename in place, by their new name (C(id), C(old)), for M(oxy.infra.app)'s
+      O(oxy.infra.app#module:id); empty when there is none.
+  returned: always
+  type: dict
+firewall_rename:
+  description:
+    - The cloud firewall to rename in place (C(id), C(old), C(new)), for M(oxy.infra.firewall)'s
+      O(oxy.infra.firewall#module:id); empty when there is none.
   returned: always
   type: dict
 replacements:
@@ -173,8 +203,12 @@ class OwnedResources(ResourceManager):
                 droplets=api.list("droplets.list", "droplets"),
                 clusters=api.call("databases.list_clusters").get("databases") or [],
             )
-            if self.params["orphans"]:
-                account.update(apps=api.list("apps.list", "apps"), firewalls=api.list("firewalls.list", "firewalls"))
+            if self.params["orphans"] or self.params["match_renames"]:
+                # A firewall renamed in the definition is found among those attached to the environment's Droplet.
+                account.update(firewalls=api.list("firewalls.list", "firewalls"))
+            if self.params["orphans"] or (self.params["match_renames"] and self.params["apps"]):
+                # An app renamed in the definition is found among the project's apps.
+                account.update(apps=api.list("apps.list", "apps"))
             return account
 
     def run(self):
@@ -186,6 +220,8 @@ class OwnedResources(ResourceManager):
             apps=p["apps"],
             domains=p["domains"],
             firewalls=p["firewalls"],
+            firewall_path=p["firewall_path"],
+            app_databases=p["app_databases"],
         )
         found = plan(definition, self.read(), renames=p["match_renames"])
         if found["problems"]:
@@ -198,6 +234,8 @@ class OwnedResources(ResourceManager):
             owned=found["owned"],
             orphans=found["orphans"] if p["orphans"] else [],
             droplet_rename=found["droplet_rename"] or {},
+            firewall_rename=found["firewall_rename"] or {},
+            app_renames=dict((r["new"], dict(id=r["id"], old=r["old"])) for r in found["app_renames"]),
             replacements=found["replacements"],
             plan_resources=[
                 dict(
@@ -238,6 +276,8 @@ def main():
             apps=dict(type="list", elements="str", default=[]),
             domains=dict(type="list", elements="str", default=[]),
             firewalls=dict(type="list", elements="str", default=[]),
+            firewall_path=dict(type="str", default="oxy_droplet_firewall.name"),
+            app_databases=dict(type="dict", default={}),
             confirm_replace=dict(type="list", elements="str", default=[]),
             orphans=dict(type="bool", default=True),
             match_renames=dict(type="bool", default=True),

@@ -149,3 +149,107 @@ def test_no_project_owns_nothing_by_membership():
         ("droplet", "oxy-api-backend"),
         ("cloud firewall", "oxy-api-backend"),
     ]
+
+
+def test_a_renamed_firewall_is_renamed_in_place_not_orphaned():
+    renamed = dict(DEFINITION, firewalls=["oxy-perimeter"])
+    found = plan(renamed, CONVERGED)
+    assert found["firewall_rename"] == dict(id="f1", old="oxy-api-backend", new="oxy-perimeter")
+    assert found["orphans"] == [] and found["problems"] == []
+    # With the droplet renamed too: the firewall attached to the old droplet is still the environment's.
+    both = dict(renamed, droplet=dict(DEFINITION["droplet"], name="oxy-api-backend-2"))
+    found = plan(both, CONVERGED)
+    assert found["firewall_rename"]["id"] == "f1" and found["droplet_rename"]["id"] == "1"
+    assert found["orphans"] == []
+
+
+def test_a_firewall_of_the_definitions_name_is_no_rename():
+    # The definition's firewall exists (a plan after the rename): the other attached one is an orphan.
+    extra = dict(CONVERGED, firewalls=[*CONVERGED["firewalls"], dict(id="f2", name="console-made", droplet_ids=[1])])
+    found = plan(DEFINITION, extra)
+    assert found["firewall_rename"] is None and found["problems"] == []
+    assert [(o["kind"], o["name"]) for o in found["orphans"]] == [("cloud firewall", "console-made")]
+    # A firewall attached to a Droplet the environment does not own is never taken for its own.
+    elsewhere = dict(CONVERGED, firewalls=[dict(id="f9", name="x", droplet_ids=[9])])
+    assert plan(dict(DEFINITION, firewalls=["new"]), elsewhere)["firewall_rename"] is None
+    # Without the firewalls read (a teardown's or an old caller's account), nothing is matched.
+    unread = {k: v for k, v in CONVERGED.items() if k != "firewalls"}
+    assert plan(dict(DEFINITION, firewalls=["new"]), unread)["firewall_rename"] is None
+    assert plan(dict(DEFINITION, firewalls=["new"]), CONVERGED, renames=False)["firewall_rename"] is None
+
+
+def test_several_attached_firewalls_make_a_firewall_rename_ambiguous():
+    extra = dict(CONVERGED, firewalls=[*CONVERGED["firewalls"], dict(id="f2", name="console-made", droplet_ids=[1])])
+    found = plan(dict(DEFINITION, firewalls=["oxy-perimeter"]), extra)
+    assert found["firewall_rename"] is None
+    (problem,) = found["problems"]
+    assert problem.startswith("oxy_droplet_firewall.name: no cloud firewall is named 'oxy-perimeter' and 2 others")
+    assert "oxy-api-backend (id f1), console-made (id f2)" in problem
+    assert "rename the right one to 'oxy-perimeter' in the console" in problem
+
+
+def app(ident, name, db=None):
+    envs = [dict(key="NODE_ENV", value="production")] + ([dict(key="DB_NAME", value=db)] if db else [])
+    return dict(id=ident, spec=dict(name=name, envs=envs))
+
+
+APPS = dict(
+    CONVERGED,
+    apps=[app("a1", "oxy-api", "oxy-prod"), app("a2", "alia-production", "alia-production"), app("a9", "not-ours")],
+    members=[*CONVERGED["members"], "do:app:a2"],
+)
+WITH_ALIA = dict(DEFINITION, apps=["oxy-api", "alia-production"])
+
+
+def test_a_renamed_app_is_renamed_in_place_not_orphaned():
+    assert plan(WITH_ALIA, APPS)["app_renames"] == []
+    renamed = dict(DEFINITION, apps=["oxy-api", "alia-prod"], app_databases={"alia-prod": "alia-production"})
+    found = plan(renamed, APPS)
+    assert found["app_renames"] == [dict(id="a2", old="alia-production", new="alia-prod")]
+    assert found["orphans"] == [] and found["problems"] == []
+    # Without a database to compare (an app without DB_NAME, or none given), the rename stands.
+    assert plan(dict(renamed, app_databases={}), APPS)["app_renames"][0]["id"] == "a2"
+
+
+def test_an_app_rename_that_would_change_its_database_is_refused():
+    renamed = dict(DEFINITION, apps=["oxy-api", "alia-prod"], app_databases={"alia-prod": "alia-prod"})
+    found = plan(renamed, APPS)
+    assert found["app_renames"] == []
+    (problem,) = found["problems"]
+    assert problem.startswith(
+        "oxy_apps[1].name: renaming app 'alia-production' (id a2) to 'alia-prod' would move it from its MongoDB "
+        "database 'alia-production' to 'alia-prod', a new empty one. Nothing was changed."
+    )
+    assert problem.endswith(
+        "To keep its data, set oxy_apps[1].database: alia-production (the database keeps its name)."
+    )
+
+
+def test_an_app_missing_without_an_unnamed_one_is_a_create_and_vice_versa_an_orphan():
+    new_app = dict(WITH_ALIA, apps=["oxy-api", "alia-production", "brand-new"])
+    found = plan(new_app, APPS)
+    assert found["app_renames"] == [] and found["problems"] == [] and found["orphans"] == []
+    dropped = plan(dict(DEFINITION, apps=["oxy-api"]), APPS)
+    assert dropped["app_renames"] == [] and [o["name"] for o in dropped["orphans"]] == ["alia-production"]
+    # An app outside the project is never taken for a renamed one; without the apps read, nothing is matched.
+    outside = dict(APPS, members=CONVERGED["members"])
+    assert plan(dict(DEFINITION, apps=["oxy-api", "alia-prod"]), outside)["app_renames"] == []
+    unread = {k: v for k, v in APPS.items() if k != "apps"}
+    assert plan(dict(DEFINITION, apps=["oxy-api", "alia-prod"]), unread)["app_renames"] == []
+
+
+def test_several_missing_or_unnamed_apps_make_an_app_rename_ambiguous():
+    two_missing = plan(dict(DEFINITION, apps=["oxy-api", "alia-prod", "mention-prod"]), APPS)
+    (problem,) = two_missing["problems"]
+    assert problem.startswith(
+        "oxy_apps[1].name, oxy_apps[2].name: apps 'alia-prod', 'mention-prod' are not in the account, and the "
+        "environment owns 1 app the definition does not name (alia-production (id a2))"
+    )
+    assert "Rename each app to its new name in the console" in problem and "from project Oxy" in problem
+    assert two_missing["app_renames"] == []
+    two_unnamed = dict(APPS, apps=[*APPS["apps"], app("a3", "mention")], members=[*APPS["members"], "do:app:a3"])
+    (problem,) = plan(dict(DEFINITION, apps=["oxy-api", "alia-prod"]), two_unnamed)["problems"]
+    assert problem.startswith(
+        "oxy_apps[1].name: app 'alia-prod' is not in the account, and the environment owns 2 apps"
+    )
+    assert "alia-production (id a2), mention (id a3)" in problem
