@@ -24,6 +24,7 @@ from .coverage import Coverage
 from .errors import ERROR_IDS, NOT_FOUND, APIError
 from .scopes import required_scope
 from .store import Missing, Store
+from .tls import PUBLIC_CA_DIR
 
 log = logging.getLogger("oxy_sandbox")
 
@@ -203,9 +204,13 @@ def build(state: str | None = None, backends: dict | None = None, **settings) ->
     sandbox.projects.default()  # what every fresh account has
     if backends and backends.get("machines", "auto") != "off":
         attach_backends(sandbox, state, **{k: v for k, v in backends.items() if k != "machines"})
+    # The uptime probes trust the sandbox's CA and its stand-in for a public CA (``tls.ensure_public_ca``),
+    # besides the system's CAs.
     tls_dir = (backends or {}).get("tls_dir")
-    if tls_dir and (Path(tls_dir) / "ca.pem").exists():
-        sandbox.monitoring.ca_pem = (Path(tls_dir) / "ca.pem").read_bytes()
+    trusted = [Path(tls_dir) / "ca.pem", Path(tls_dir) / PUBLIC_CA_DIR / "root.crt"] if tls_dir else []
+    pems = [path.read_bytes().strip() + b"\n" for path in trusted if path.exists()]
+    if pems:
+        sandbox.monitoring.ca_pem = b"".join(pems)
     sandbox.monitoring.start()  # uptime checks are probed, alert policies evaluated, every uptime_interval
     return create_app(sandbox)
 

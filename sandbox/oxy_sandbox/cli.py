@@ -23,7 +23,7 @@ from . import process
 from .app import build, detach_backends
 from .backends.machines import PUBLIC_RANGE
 from .backends.registry import Registry
-from .tls import ensure_certs
+from .tls import ensure_certs, ensure_public_ca
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(f"{state}{suffix}").unlink(missing_ok=True)
     tls_dir = args.state_dir / "tls"
     ca, cert, key = ensure_certs(tls_dir, hosts=("localhost", "127.0.0.1", "::1", args.host))
+    ensure_public_ca(tls_dir)  # what the droplets' Caddy signs with, trusted by the uptime probes
     app = build(
         str(state),
         backends=dict(

@@ -95,6 +95,11 @@ class Settings(BaseModel):
     deploy_failures: dict[str, str] = Field(
         default_factory=dict, description="app name -> error message; its next deployments end in ERROR"
     )
+    domain_failures: dict[str, str] = Field(
+        default_factory=dict,
+        description="app domain -> error message; the next deployments of an app with that domain cannot "
+        "configure it: the domain's phase is ERROR and the app's DOMAIN_FAILED alert fires",
+    )
     machines: bool = Field(
         True, description="new droplets boot real machines (when the sandbox has a Docker engine and the image)"
     )

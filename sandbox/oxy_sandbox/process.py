@@ -55,6 +55,10 @@ class Running:
         env = {"DIGITALOCEAN_API_URL": self.url, "DIGITALOCEAN_TOKEN": token}
         if self.ca:
             env["DIGITALOCEAN_CA_BUNDLE"] = self.ca
+        public_ca = self.state_dir / "tls" / "public-ca"
+        if (public_ca / "root.crt").exists():
+            # The sandbox's stand-in for a public CA: the sandbox inventory hands it to the droplet's Caddy.
+            env["OXY_SANDBOX_PUBLIC_CA"] = str(public_ca)
         return env
 
 

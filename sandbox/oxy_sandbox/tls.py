@@ -111,3 +111,92 @@ def ensure_certs(
             stale.unlink()
     cert_path, key_path = issue(directory, "server", hosts)
     return ca_path, cert_path, key_path
+
+
+# The stand-in for a public CA: a root that lives long, an intermediate of a year (Caddy 2.6, Debian's, cannot
+# make its own intermediate live longer than 7 days, and a leaf must end before its intermediate).
+PUBLIC_CA_DIR = "public-ca"
+_PUBLIC_ROOT_DAYS = 3650
+_PUBLIC_INTERMEDIATE_DAYS = 365
+_PUBLIC_INTERMEDIATE_RENEW_DAYS = 120  # made anew once fewer days remain: still longer than a 90-day leaf
+
+
+def _ca_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        key_cert_sign=True,
+        crl_sign=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_bytes(_pem_key(key))
+
+
+def ensure_public_ca(directory: Path) -> Path:
+    """The sandbox's stand-in for a public CA (as Let's Encrypt's roots are to DigitalOcean's probes), made once
+    in ``directory/public-ca``: ``root.crt``/``root.key`` and ``intermediate.crt``/``intermediate.key`` (keys
+    0600), in the names and form Caddy's local CA keeps them. The sandbox's uptime probes trust the root; a
+    droplet's Caddy is handed the four files (sandbox inventory) and signs its sites' certificates with them.
+    The intermediate is made anew when fewer than 120 days remain. Returns the folder."""
+    folder = directory / PUBLIC_CA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    now = dt.datetime.now(dt.UTC)
+    root_path, root_key_path = folder / "root.crt", folder / "root.key"
+    if root_path.exists() and root_key_path.exists():
+        root = x509.load_pem_x509_certificate(root_path.read_bytes())
+        root_key = serialization.load_pem_private_key(root_key_path.read_bytes(), password=None)
+    else:
+        root_key = ec.generate_private_key(ec.SECP256R1())
+        name = _name("oxy.infra sandbox public CA (a stand-in for a public CA)")
+        root = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=_PUBLIC_ROOT_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+            .add_extension(_ca_usage(), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256())
+        )
+        _write_key(root_key_path, root_key)
+        root_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+        (folder / "intermediate.crt").unlink(missing_ok=True)  # a new root: a new intermediate under it
+    inter_path, inter_key_path = folder / "intermediate.crt", folder / "intermediate.key"
+    if inter_path.exists() and inter_key_path.exists():
+        current = x509.load_pem_x509_certificate(inter_path.read_bytes())
+        if current.not_valid_after_utc - now > dt.timedelta(days=_PUBLIC_INTERMEDIATE_RENEW_DAYS):
+            return folder
+    key = ec.generate_private_key(ec.SECP256R1())
+    intermediate = (
+        x509.CertificateBuilder()
+        .subject_name(_name("oxy.infra sandbox public CA - intermediate"))
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=_PUBLIC_INTERMEDIATE_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_ca_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root.public_key()),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    _write_key(inter_key_path, key)
+    inter_path.write_bytes(intermediate.public_bytes(serialization.Encoding.PEM))
+    return folder

@@ -156,6 +156,8 @@ def survey_extra_vars(template: dict, answers: dict) -> dict:
             raise ValueError(f"survey: '{var}' has the wrong length")
         if question["type"] == "multiselect" and not set(value) <= set(question["choices"]):
             raise ValueError(f"survey: '{var}' is not among the choices")
+        if question["type"] == "multiplechoice" and value not in question["choices"]:
+            raise ValueError(f"survey: '{var}' is not among the choices")
         found[var] = value
     return found
 

@@ -91,6 +91,16 @@ def test_surveys_refuse_what_awx_refuses_at_launch():
     rotate = awx_job.job_template("Oxy rotate credentials")
     with pytest.raises(ValueError, match="choices"):
         awx_job.survey_extra_vars(rotate, {"oxy_rotate_credentials": ["nobody"]})
+    with pytest.raises(ValueError, match="oxy_teardown_orphans"):
+        awx_job.survey_extra_vars(teardown, {"oxy_teardown_confirm": "Oxy", "oxy_teardown_orphans": "maybe"})
+    answers = {"oxy_teardown_confirm": "Oxy", "oxy_teardown_orphans": "yes"}
+    assert awx_job.survey_extra_vars(teardown, answers) == answers
+
+    apply = awx_job.job_template("Oxy apply")
+    assert awx_job.survey_extra_vars(apply, {}) == {}
+    assert awx_job.survey_extra_vars(apply, {"oxy_confirm_replace": ["db-oxy"]}) == {"oxy_confirm_replace": ["db-oxy"]}
+    with pytest.raises(ValueError, match="oxy_confirm_upgrade"):
+        awx_job.survey_extra_vars(apply, {"oxy_confirm_upgrade": ["db-elsewhere"]})
 
 
 @pytest.mark.slow

@@ -326,12 +326,22 @@ def test_every_survey_variable_is_read_by_the_playbooks(assets):
 def test_the_extra_vars_playbooks_require_come_from_a_survey(assets):
     templates = by_name(assets, "job_templates")
     teardown = templates["Oxy teardown"]["related"]["survey_spec"]["spec"]
-    assert [(q["variable"], q["required"]) for q in teardown] == [("oxy_teardown_confirm", True)]
+    assert [(q["variable"], q["required"]) for q in teardown] == [
+        ("oxy_teardown_confirm", True),
+        ("oxy_teardown_orphans", False),
+    ]
     assert "oxy_teardown_confirm" in (ROOT / "playbooks/teardown.yml").read_text()
+    assert "oxy_teardown_orphans | default(false) | bool" in (ROOT / "playbooks/tasks/teardown_orphans.yml").read_text()
     rotate = templates["Oxy rotate credentials"]["related"]["survey_spec"]["spec"][0]
     oxy = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
     assert rotate["variable"] == "oxy_rotate_credentials" and rotate["type"] == "multiselect"
     assert set(rotate["choices"]) == {app["app"] for app in oxy["oxy_apps"]} | {"valkey", "all"}
+    # The apply's confirmations offer exactly the definition's clusters, and may be left empty.
+    confirm = templates["Oxy apply"]["related"]["survey_spec"]["spec"]
+    assert [q["variable"] for q in confirm] == ["oxy_confirm_replace", "oxy_confirm_upgrade"]
+    for question in confirm:
+        assert question["choices"] == [oxy["oxy_mongodb"]["name"], oxy["oxy_valkey"]["name"]], question
+        assert question["type"] == "multiselect" and not question["required"], question
 
 
 def test_the_workflow_plans_waits_for_approval_applies_verifies_and_notifies_failures(assets):

@@ -221,8 +221,12 @@ def test_a_region_outage_fails_its_resources_and_creates_until_cleared(sandbox, 
     assert {d["id"] for d in do.droplets.list()["droplets"]} == {droplet["id"], other["id"]}
     assert do.droplets.get(other["id"])["droplet"]["region"]["slug"] == "fra1"
     assert do.droplets.create({**DROPLET, "name": "api-fra-2", "region": "fra1"})["droplet"]["status"] == "new"
+    # The regions list says which one takes nothing new.
+    available = {r["slug"]: r["available"] for r in do.regions.list()["regions"]}
+    assert available["ams3"] is False and available["fra1"] is True
 
     sandbox.control("DELETE", "faults")
+    assert {r["slug"]: r["available"] for r in do.regions.list()["regions"]}["ams3"] is True
     assert do.droplets.get(droplet["id"])["droplet"]["id"] == droplet["id"]
     assert do.databases.list_users(db["id"])["users"][0]["name"] == "doadmin"
     refused = requests.put(

@@ -2,7 +2,8 @@
 
 Every module that can delete goes through the one guard (``ResourceManager.guard_delete``): TARGETS names
 each of them, and a test keeps that list complete. Every refusal happens before any write: the sandbox's
-request log shows none.
+request log shows none. The refusals run as plays run modules (in the controller, ``in_controller``); the
+confirmed deletes run each module as its own process too.
 """
 
 from __future__ import annotations
@@ -204,12 +205,12 @@ def test_every_module_that_deletes_is_guarded_and_listed():
 
 @pytest.mark.parametrize("check", [False, True], ids=["apply", "plan"])
 @pytest.mark.parametrize("target", TARGETS, ids=str)
-def test_delete_without_confirmation_is_refused_before_any_write(run_module, do, sandbox, target, check):
+def test_delete_without_confirmation_is_refused_before_any_write(in_controller, do, sandbox, target, check):
     make_environment(do)
     before = inventory(do)
     assert target.item in before[target.kind]
     mark = sandbox.log()[-1]["seq"]
-    refused = run_module(target.module, state="absent", check=check, expect_fail=True, **target.args)
+    refused = in_controller(target.module, state="absent", check=check, expect_fail=True, **target.args)
     assert target.named in refused["msg"] and "allow_delete=true" in refused["msg"], refused["msg"]
     assert "would delete it for good" in refused["msg"], refused["msg"]
     assert refused["refused"] is True and refused.writes == []
@@ -217,16 +218,16 @@ def test_delete_without_confirmation_is_refused_before_any_write(run_module, do,
     assert inventory(do) == before
 
 
-def test_already_absent_still_needs_the_confirmation(run_module, do, sandbox):
+def test_already_absent_still_needs_the_confirmation(in_controller, do, sandbox):
     # The cluster of the database and the user exists; nothing else does (no domain: a record's zone is missing).
     do.databases.create_cluster(dict(MONGO, region="ams3"))
     mark = sandbox.log()[-1]["seq"]
     for target in TARGETS:
         for check in (False, True):
-            refused = run_module(target.module, state="absent", check=check, expect_fail=True, **target.args)
+            refused = in_controller(target.module, state="absent", check=check, expect_fail=True, **target.args)
             assert target.named in refused["msg"] and "mistyped" in refused["msg"], refused["msg"]
             assert refused["refused"] is True
-        confirmed = run_module(target.module, state="absent", allow_delete=True, **target.args)
+        confirmed = in_controller(target.module, state="absent", allow_delete=True, **target.args)
         assert (confirmed["changed"], confirmed.writes) == (False, [])
     assert sandbox.summary(since=mark)["writes"] == 0
 
@@ -234,19 +235,19 @@ def test_already_absent_still_needs_the_confirmation(run_module, do, sandbox):
     do.domains.create({"name": "web.example"})
     record = next(t for t in TARGETS if t.module == "domain_record")
     mark = sandbox.log()[-1]["seq"]
-    refused = run_module("domain_record", state="absent", expect_fail=True, **record.args)
+    refused = in_controller("domain_record", state="absent", expect_fail=True, **record.args)
     assert record.named in refused["msg"] and "mistyped" in refused["msg"], refused["msg"]
-    confirmed = run_module("domain_record", state="absent", allow_delete=True, **record.args)
+    confirmed = in_controller("domain_record", state="absent", allow_delete=True, **record.args)
     assert (confirmed["changed"], confirmed.writes) == (False, [])
     assert sandbox.summary(since=mark)["writes"] == 0
 
 
-def test_protected_tag_refuses_even_when_confirmed(run_module, do, sandbox):
+def test_protected_tag_refuses_even_when_confirmed(in_controller, do, sandbox):
     env = make_environment(do, tags=["protected"])
     mark = sandbox.log()[-1]["seq"]
     for target in TAGGED:
         for check in (True, False):
-            refused = run_module(
+            refused = in_controller(
                 target.module, state="absent", allow_delete=True, check=check, expect_fail=True, **target.args
             )
             assert target.named in refused["msg"] and "protected tag 'protected'" in refused["msg"], refused["msg"]
@@ -254,18 +255,18 @@ def test_protected_tag_refuses_even_when_confirmed(run_module, do, sandbox):
     assert do.droplets.get(env["droplet"]["id"])["droplet"]["name"] == "web"
 
     # A different protection tag is honoured; the default one then no longer protects.
-    kept = run_module("droplet", name="web", state="absent", allow_delete=True, protected_tag="keep", check=True)
+    kept = in_controller("droplet", name="web", state="absent", allow_delete=True, protected_tag="keep", check=True)
     assert kept["changed"] is True and kept.writes == []
 
 
-def test_protected_names_refuse_even_when_confirmed(run_module, do, sandbox):
+def test_protected_names_refuse_even_when_confirmed(in_controller, do, sandbox):
     make_environment(do)
     before = inventory(do)
     mark = sandbox.log()[-1]["seq"]
     for target in TARGETS:
         for i, name in enumerate(target.protected):
             for check in (True, False) if i == 0 else (False,):
-                refused = run_module(
+                refused = in_controller(
                     target.module,
                     state="absent",
                     allow_delete=True,
@@ -278,7 +279,7 @@ def test_protected_names_refuse_even_when_confirmed(run_module, do, sandbox):
                 assert refused["refused"] is True
 
     # A key the task finds by its fingerprint is protected by its name on the account too.
-    renamed = run_module(
+    renamed = in_controller(
         "ssh_key",
         name="laptop",
         fingerprint=FINGERPRINT,
@@ -299,14 +300,16 @@ def test_protected_names_refuse_even_when_confirmed(run_module, do, sandbox):
     ]
     for module, names in elsewhere:
         target = next(t for t in TARGETS if t.module == module)
-        plan = run_module(module, state="absent", allow_delete=True, protected_names=names, check=True, **target.args)
+        plan = in_controller(
+            module, state="absent", allow_delete=True, protected_names=names, check=True, **target.args
+        )
         assert plan["changed"] is True and plan.writes == [], plan
 
 
-def test_confirmed_deletes_go_through(run_module, do, sandbox):
+def test_confirmed_deletes_go_through(run_module, in_controller, do, sandbox):
     make_environment(do)
     for target in TARGETS:
-        plan = run_module(target.module, state="absent", allow_delete=True, check=True, **target.args)
+        plan = in_controller(target.module, state="absent", allow_delete=True, check=True, **target.args)
         assert plan["changed"] is True and plan.writes == [], target
         assert target.item in inventory(do)[target.kind]
         gone = run_module(target.module, state="absent", allow_delete=True, **target.args)
@@ -317,7 +320,7 @@ def test_confirmed_deletes_go_through(run_module, do, sandbox):
     assert [left[k] for k in ("droplets", "apps", "domains", "firewalls", "ssh_keys")] == [[]] * 5
 
 
-def test_special_refusals_hold_when_confirmed(run_module, do, sandbox):
+def test_special_refusals_hold_when_confirmed(in_controller, do, sandbox):
     """What can never be deleted is refused before any write, with the confirmation too."""
     mongo = do.databases.create_cluster(dict(MONGO, region="ams3"))["database"]
     do.projects.create({"name": "scratch", "purpose": "Trying things out"})
@@ -332,7 +335,7 @@ def test_special_refusals_hold_when_confirmed(run_module, do, sandbox):
     ]
     for module, args, says in cases:
         for check in (True, False):
-            refused = run_module(module, state="absent", allow_delete=True, check=check, expect_fail=True, **args)
+            refused = in_controller(module, state="absent", allow_delete=True, check=check, expect_fail=True, **args)
             assert says in refused["msg"] and refused.writes == [], refused["msg"]
     assert sandbox.summary(since=mark)["writes"] == 0
     assert "doadmin" in [u["name"] for u in do.databases.list_users(mongo["id"])["users"]]

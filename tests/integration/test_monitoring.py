@@ -13,10 +13,7 @@ import json
 import textwrap
 import time
 
-import pytest
-
 from tests.contract.test_monitoring import Target
-from tests.fixtures.modules import ModuleResult
 from tests.fixtures.playbooks import ansible_playbook
 
 SLACK_URL = "https://hooks.slack.com/services/T0OXY/B0OXY/never-printed-webhook-secret"
@@ -42,28 +39,6 @@ CHECKS = "/v2/uptime/checks"
 CHECK_ALERTS = "/v2/uptime/checks/{check_id}/alerts"
 CHECK_ALERT = "/v2/uptime/checks/{check_id}/alerts/{alert_id}"
 POLICIES = "/v2/monitoring/alerts"
-
-
-@pytest.fixture
-def in_controller(sandbox):
-    """Runs a module as its action plugin does (``_controller.run_module``, in this process): the way plays run
-    them, without a Python start per run. Same interface as ``run_module``; ``_stdout`` is the result's JSON."""
-    from ansible_collections.oxy.infra.plugins.plugin_utils import _controller
-
-    def run(module, check=False, diff=True, expect_fail=False, **args):
-        params = {k: v for k, v in args.items() if v is not None}
-        params.update(_ansible_check_mode=check, _ansible_diff=diff, _ansible_module_name=f"oxy.infra.{module}")
-        before = sandbox.log()[-1]["seq"] if sandbox.log() else 0
-        result = ModuleResult(
-            _controller.run_module(_controller.MODULES[module], params, sandbox.running.env(), cache=False)
-        )
-        result.calls = [(e["method"], e["route"]) for e in sandbox.log(since=before)]
-        result["_stdout"] = json.dumps(result)
-        if bool(result.get("failed")) != expect_fail:
-            pytest.fail(f"{module} {'failed' if result.get('failed') else 'succeeded'} unexpectedly: {result}")
-        return result
-
-    return run
 
 
 def no_secret(result):

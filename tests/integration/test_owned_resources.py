@@ -66,6 +66,18 @@ def test_owned_resources_reads_only_and_refuses_an_unconfirmed_replacement(run_m
     assert [(o["kind"], o["name"]) for o in confirmed["orphans"]] == [("cloud firewall", "other-fw")]
     assert "attached to the environment's Droplet api" in confirmed["orphans"][0]["why"]
 
+    # Every name of the definition in the account: nothing can be a rename or a replacement, so the step before
+    # any write does not read the project (a no-change run's pre-flight); listing the orphans does.
+    named = dict(
+        DEFINITION, droplet=dict(DEFINITION["droplet"], name="api"), clusters=[dict(name="db-1", engine="valkey")]
+    )
+    early = run_module("owned_resources", check=True, orphans=False, **named)
+    assert early.writes == [] and ("GET", "/v2/projects") not in early.calls, early.calls
+    assert early["droplet_rename"] == {} and early["firewall_rename"] == {} and early["replacements"] == []
+    late = run_module("owned_resources", check=True, **named)
+    assert ("GET", "/v2/projects") in late.calls
+    assert [(o["kind"], o["name"]) for o in late["orphans"]] == [("cloud firewall", "other-fw")]
+
     # A teardown matches no renames: the droplet and the cluster are orphans too.
     teardown = run_module("owned_resources", match_renames=False, **DEFINITION)
     assert sorted((o["kind"], o["name"]) for o in teardown["orphans"]) == [

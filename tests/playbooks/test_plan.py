@@ -157,8 +157,13 @@ def test_adopting_a_lived_in_account_changes_only_what_differs(sandbox, do, tmp_
     assert differs["cloud firewall oxy-api-backend"], differs  # the extra rule
     assert differs["project Oxy"] and differs["DNS record A api.oxy.so"] == ["ttl"]
     apps = {name: fields for name, fields in differs.items() if name.startswith("app ")}
-    assert apps == {f"app {a[0]}": ["spec.envs"] for a in lived_in.APPS}  # its credentials (mention loses a flag)
-    assert set(differs) == {*apps, "VPC default-ams3", "cloud firewall oxy-api-backend", "project Oxy"} | {
+    # Its credentials (mention loses a flag), and oxy_monitoring's alerts in its spec, told to the recipients.
+    told = ["alert_destinations.DEPLOYMENT_FAILED", "alert_destinations.DOMAIN_FAILED", "spec.alerts"]
+    assert apps == {f"app {a[0]}": [*told, "spec.envs"] for a in lived_in.APPS}
+    # The account has no monitoring yet: its checks and policies are created.
+    monitoring = {name for name in differs if name.startswith(("uptime check ", "monitoring alert policy "))}
+    assert monitoring and {actions(report)[name] for name in monitoring} == {"create"}
+    assert set(differs) == {*apps, *monitoring, "VPC default-ams3", "cloud firewall oxy-api-backend", "project Oxy"} | {
         "DNS record A api.oxy.so"
     }
     unchanged = {name for name, action in actions(report).items() if action == "no change"}

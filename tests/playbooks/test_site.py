@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.fixtures.credentials import WITHOUT_VIEW_CREDENTIALS, assert_apps_have_their_credentials
 from tests.fixtures.playbooks import Run, ansible_playbook
@@ -30,11 +31,20 @@ def assert_seed_environment(do):
     assert [d["name"] for d in droplets] == ["oxy-api-backend"]
     droplet = droplets[0]
     assert (droplet["region"]["slug"], droplet["vpc_uuid"], droplet["status"]) == ("ams3", vpc["id"], "active")
+    # Backups on, with the definition's policy (oxy_droplet.backups).
+    definition = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
+    backups = definition["oxy_droplet"]["backups"]
+    assert "backups" in droplet["features"]
+    policy = do.droplets.get_backup_policy(droplet["id"])["policy"]
+    assert policy["backup_enabled"] is True
+    assert {k: policy["backup_policy"].get(k) for k in ("plan", "weekday", "hour")} == {
+        k: backups[k] for k in ("plan", "weekday", "hour")
+    }
 
     firewalls = do.firewalls.list()["firewalls"]
     assert [f["name"] for f in firewalls] == ["oxy-api-backend"]
     inbound = {r["ports"]: r["sources"]["addresses"] for r in firewalls[0]["inbound_rules"]}
-    assert sorted(inbound) == ["22", "25", "443", "587", "80"]
+    assert sorted(inbound) == ["0", "22", "25", "443", "587", "80"]  # "0": ICMP, for the mail host's ping check
     assert sorted(inbound["22"]) == sorted(SSH_CIDRS)
     assert all(sorted(inbound[p]) == ["0.0.0.0/0", "::/0"] for p in ("80", "443", "25", "587"))
     assert firewalls[0]["droplet_ids"] == [droplet["id"]]
@@ -91,8 +101,8 @@ def test_site_plans_converges_and_then_changes_nothing(sandbox, do):
     rc, out, stats = run_site(sandbox)
     assert rc == 0, out
     # vpc, SSH key, droplet, registry, clusters, valkey settings, databases, users, apps, cloud firewall,
-    # trusted sources, DNS zone, DNS records, project
-    assert stats["changed"] == 14, out
+    # trusted sources, DNS zone, DNS records, project, uptime checks, alert policies
+    assert stats["changed"] == 16, out
     assert_seed_environment(do)
     assert_apps_have_their_credentials(do)
     deployments = {
@@ -109,6 +119,9 @@ def test_site_plans_converges_and_then_changes_nothing(sandbox, do):
     assert stats["changed"] == 0, out
     summary = sandbox.summary(since=mark)
     assert summary["writes"] == 0, summary
+    # The droplet's backup policy costs the second run one read (the droplet task's own state).
+    policy_reads = [r["count"] for r in summary["routes"] if r["route"] == "/v2/droplets/{droplet_id}/backups/policy"]
+    assert policy_reads == [1], summary
 
 
 def test_site_refuses_ssh_open_to_the_world(sandbox):

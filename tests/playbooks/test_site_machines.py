@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.fixtures.credentials import (
     APPS,
@@ -300,3 +301,64 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert len(load.results) > 50 and not failed, f"{len(failed)} of {len(load.results)} requests failed"
     assert versions[0] == "2026.11.1" and versions[-1] == "2026.11.2"
     assert versions == sorted(versions)  # one switch, never back
+
+    # Someone is told (oxy_monitoring): every run above verified its uptime checks up. Caddy stopped, the
+    # api.oxy.so check goes down within a few probes, its down alert tells the definition's recipients and the
+    # verification names it; started again, the check is up, the alert resolves and the verification passes.
+    sandbox.configure(uptime_interval=1)
+    caddy = "registry.digitalocean.com/oxy/caddy:2.8"
+    deployed = json.dumps({"oxy_stack_images": {"api": "2026.11.2", "smtp": "2026.11.1", "caddy": caddy}})
+    try:
+        since = max((n["id"] for n in notifications(sandbox)), default=0)
+        on_droplet(key, address, "docker stop oxy-caddy")
+        told = wait_for_notes(sandbox, since, "api.oxy.so", "firing")
+        assert {n["recipient"] for n in told} == {"ops@oxy.so", "#oxy-alerts"}, told
+        assert told[0]["subject"] == "[FIRING] api.oxy.so is down", told
+        run = ansible_playbook(
+            sandbox, "site.yml", "--tags", "verify", "-e", deployed, env={"OXY_SSH_KEY_FILE": str(key)}
+        )
+        assert run.rc != 0
+        assert "uptime check api.oxy.so (https://api.oxy.so) is DOWN" in run.out, run.out[-3000:]
+        on_droplet(key, address, "docker start oxy-caddy")
+        wait_for_notes(sandbox, since, "api.oxy.so", "resolved")
+        run = ansible_playbook(
+            sandbox, "site.yml", "--tags", "verify", "-e", deployed, env={"OXY_SSH_KEY_FILE": str(key)}
+        )
+        assert run.rc == 0, run.out[-3000:]
+        up = re.search(r"Up: ([a-z., ]+)", run.out)
+        assert up and sorted(up.group(1).strip(" .").split(", ")) == ["api.oxy.so", "mail.oxy.so"], run.out[-3000:]
+
+        # An app's deployment fails: its DEPLOYMENT_FAILED alert, which site.yml gave the same recipients, tells them.
+        app = next(a for a in do.apps.list()["apps"] if a["spec"]["name"] == "alia-production")
+        sandbox.configure(deploy_failures={"alia-production": "npm ERR! missing script: start"})
+        do.apps.create_deployment(app["id"], {"force_build": False})
+        told = [n for n in notifications(sandbox, since) if n.get("rule") == "DEPLOYMENT_FAILED"]
+        assert {(n["recipient"], n["app_id"]) for n in told} == {("ops@oxy.so", app["id"]), ("#oxy-alerts", app["id"])}
+        assert "hooks.slack.com" not in str(notifications(sandbox)) and WEBHOOK not in str(notifications(sandbox))
+    finally:
+        sandbox.configure(uptime_interval=60, deploy_failures={})
+
+
+WEBHOOK = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())[
+    "oxy_monitoring_slack_webhook"
+]
+
+
+def notifications(sandbox, since: int = 0) -> list[dict]:
+    """What the sandbox's monitoring would have emailed or posted (recipient, subject, text; never a webhook)."""
+    return sandbox.control("GET", f"notifications?since={since}")["notifications"]
+
+
+def wait_for_notes(sandbox, since: int, check: str, status: str, timeout: float = 60) -> list[dict]:
+    """The notifications of the down alert of the uptime check named ``check`` with ``status``, once there are some."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [
+            n
+            for n in notifications(sandbox, since)
+            if n.get("alert_type") == "down" and n["status"] == status and f"] {check} is " in n["subject"]
+        ]
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no {status} down notification of {check} in {timeout} s: {notifications(sandbox, since)}")

@@ -108,6 +108,8 @@ def inventory(do) -> dict:
         clusters=sorted(c["name"] for c in do.databases.list_clusters()["databases"]),
         apps=sorted(a["spec"]["name"] for a in do.apps.list()["apps"]),
         projects=sorted(p["name"] for p in do.projects.list()["projects"]),
+        checks=sorted(c["name"] for c in do.uptime.list_checks()["checks"]),
+        policies=sorted(p["description"] for p in do.monitoring.list_alert_policy()["policies"]),
     )
 
 
@@ -185,6 +187,21 @@ def test_removes_only_the_environment_and_then_changes_nothing(sandbox, do):
         }
     )
     other_app = create_app(do, "someone-else-app", "ams", env["vpc"]["id"])
+    check = {"name": "status.example", "type": "https", "target": "https://status.example", "regions": ["us_east"]}
+    do.uptime.create_check(dict(check, enabled=True))
+    do.monitoring.create_alert_policy(
+        {
+            "type": "v1/insights/droplet/cpu",
+            "description": "someone-else cpu",
+            "compare": "GreaterThan",
+            "value": 80,
+            "window": "5m",
+            "entities": [str(foreign["id"])],
+            "tags": [],
+            "alerts": {"email": ["ops@example.com"]},
+            "enabled": True,
+        }
+    )
     do.projects.assign_resources(env["project"]["id"], {"resources": [f"do:app:{other_app['id']}"]})
 
     since = mark(sandbox)
@@ -195,9 +212,9 @@ def test_removes_only_the_environment_and_then_changes_nothing(sandbox, do):
 
     rc, out, stats = teardown(sandbox, *confirmed())
     assert rc == 0, out
-    # apps, firewall, clusters, droplet, its DNS records, the SSH key (the VPC is the region's default, the
-    # project holds a foreign app and the zone, which stays)
-    assert stats["changed"] == 6, out
+    # apps, uptime checks, alert policies, firewall, clusters, droplet, its DNS records, the SSH key (the VPC
+    # is the region's default, the project holds a foreign app and the zone, which stays)
+    assert stats["changed"] == 8, out
     left = inventory(do)
     assert NAME in left.pop("projects")
     assert left == dict(
@@ -206,6 +223,8 @@ def test_removes_only_the_environment_and_then_changes_nothing(sandbox, do):
         firewalls=["someone-else"],
         clusters=["db-someone-else"],
         apps=["someone-else-app"],
+        checks=["status.example"],
+        policies=["someone-else cpu"],
     )
     said = " ".join(out.split())
     assert f"VPC {ENV['oxy_vpc']['name']} is left in place: it is the default VPC of ams3" in said, out
@@ -213,6 +232,8 @@ def test_removes_only_the_environment_and_then_changes_nothing(sandbox, do):
     deletes = {e["route"] for e in sandbox.log(since=since) if e["method"] == "DELETE"}
     assert deletes == {
         "/v2/apps/{app_id}",
+        "/v2/uptime/checks/{check_id}",
+        "/v2/monitoring/alerts/{alert_uuid}",
         "/v2/firewalls/{firewall_id}",
         "/v2/databases/{uuid}",
         "/v2/droplets/{droplet_id}",

@@ -6,6 +6,15 @@ DEPLOYING, then ACTIVE (or ERROR for an app named in ``deploy_failures``; CANCEL
 canceled). A deployment's logs are made up from the phases it went through, served by the
 sandbox at the URLs the logs endpoints hand out (``/_sandbox/logs/...``), as DigitalOcean
 hands out URLs of its log archive and live log stream.
+
+An app's domains (``spec.domains``) are configured by its deployments: a domain is ACTIVE once a
+deployment of it went live, or ERROR when that deployment could not configure it (a domain named in
+the ``domain_failures`` setting when the deployment started). The app's alerts fire as App Platform's
+do: DEPLOYMENT_FAILED when a deployment ends in ERROR, DOMAIN_FAILED for each domain a deployment that
+went live could not configure, each once per deployment, to the alert's destinations (its emails and
+Slack webhooks, recorded as the monitoring backend records what it sends; never a webhook's URL). An
+ended deployment is settled on reads of the app, by every monitoring round and before notifications
+are read (``settle_alerts``).
 """
 
 from __future__ import annotations
@@ -14,12 +23,13 @@ import base64
 import hashlib
 import os
 import time
+import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import catalog
 from ..errors import APIError, not_found, unprocessable
-from ..store import Frozen, public
+from ..store import Frozen, Missing, public
 from ..util import new_uuid, now_iso
 from .base import ACCOUNT_UUID, Backend
 
@@ -182,6 +192,29 @@ def _alert_rows(spec: dict, existing: list[dict]) -> list[dict]:
     return rows
 
 
+def _domain_view(app_id: str, spec: dict, deps: list[dict]) -> dict:
+    """An app domain as the API shows it, from the deployments that configured it (``deps``: views, oldest first)."""
+    name = spec["domain"]
+    decided = [d for d in deps if d["phase"] in ("ACTIVE", "SUPERSEDED") and d["progress"]["success_steps"] == 3]
+    configured = [d for d in decided if any(x.get("domain") == name for x in d["spec"].get("domains", []))]
+    step = {"name": "domain-configure"}
+    if configured:
+        failure = configured[-1].get("_domain_fail", {}).get(name)
+        phase = "ERROR" if failure else "ACTIVE"
+        step.update(status="ERROR" if failure else "SUCCESS", started_at=configured[-1]["created_at"])
+        if failure:
+            step["reason"] = {"code": "DomainConfigurationFailed", "message": failure}
+    else:
+        phase = "CONFIGURING" if any(d["phase"] in _RUNNING for d in deps) else "PENDING"
+        step["status"] = "RUNNING" if phase == "CONFIGURING" else "PENDING"
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"do:app:{app_id}/domain/{name}")),
+        "spec": spec,
+        "phase": phase,
+        "progress": {"steps": [step]},
+    }
+
+
 def _condition(code: str, message: str, components: list[str] | None = None) -> dict:
     found = {"code": code, "message": message}
     if components:
@@ -250,10 +283,17 @@ class AppsBackend(Backend):
         return [deployment_view(d, deps[i + 1 :]) for i, d in enumerate(deps)]
 
     def view(self, app: Frozen) -> dict:
-        """An app as the API shows it: with its project and its active and running deployments."""
+        """An app as the API shows it: with its project, its active and running deployments and its domains."""
+        self.settle_alerts()
         out = public(app)
         out["project_id"] = self.sb.projects.project_of(f"do:app:{app['id']}")
+        stored = self._deployments(app["id"])
         deps = self._dep_views(app["id"])
+        if app["spec"].get("domains"):
+            with_failures = [
+                {**v, "_domain_fail": d.get("_domain_fail", {})} for v, d in zip(deps, stored, strict=True)
+            ]
+            out["domains"] = [_domain_view(app["id"], spec, with_failures) for spec in app["spec"]["domains"]]
         active = [d for d in deps if d["phase"] == "ACTIVE"]
         running = [d for d in deps if d["phase"] in _RUNNING]
         if active:
@@ -284,6 +324,10 @@ class AppsBackend(Backend):
             "_fail": self.settings.deploy_failures.get(app["spec"]["name"]),
             "services": [{"name": s["name"], "source_commit_hash": "0" * 40} for s in app["spec"].get("services", [])],
         }
+        failing = self.settings.domain_failures
+        domains = [d["domain"] for d in app["spec"].get("domains", []) if d.get("domain") in failing]
+        if domains:
+            dep["_domain_fail"] = {name: failing[name] for name in domains}
         if cloned_from:
             dep["cloned_from"] = cloned_from
         return self.store.create("deployments", dep["id"], dep)
@@ -426,6 +470,49 @@ class AppsBackend(Backend):
             if slack_webhooks is not None:
                 alert["slack_webhooks"] = slack_webhooks
         return public(alert)
+
+    def settle_alerts(self) -> None:
+        """Send the alerts of every deployment that ended since the last look (once per deployment): its app's
+        DEPLOYMENT_FAILED when it ended in ERROR, DOMAIN_FAILED for each domain it went live without."""
+        for dep in [d for d in self.store.all("deployments") if not d.get("_alerted")]:
+            app = self.store.get("apps", dep["_app_id"])
+            if app is None:
+                continue
+            deps = self._deployments(app["id"])
+            later = [d for d in deps if d["_t0"] > dep["_t0"]]
+            phase, step = _phase(dep, later)
+            if phase in _RUNNING:
+                continue
+            try:
+                with self.store.editing("deployments", dep["id"]) as changing:
+                    if changing.get("_alerted"):
+                        continue  # settled meanwhile (a round and a request at once)
+                    changing["_alerted"] = True
+            except Missing:
+                continue
+            if phase == "ERROR":
+                self._fire(app, dep, "DEPLOYMENT_FAILED", None, dep["_fail"])
+            elif phase in ("ACTIVE", "SUPERSEDED") and step == 3:
+                for domain, reason in sorted(dep.get("_domain_fail", {}).items()):
+                    self._fire(app, dep, "DOMAIN_FAILED", domain, reason)
+
+    def _fire(self, app: Frozen, dep: Frozen, rule: str, domain: str | None, reason: str) -> None:
+        name = app["spec"]["name"]
+        if rule == "DEPLOYMENT_FAILED":
+            subject = f"[FIRING] Deployment failed for app {name}"
+            text = f"The deployment {dep['id']} of app {name} ({dep['cause']}) failed: {reason}."
+        else:
+            subject = f"[FIRING] Domain {domain} failed for app {name}"
+            text = f"The domain {domain} of app {name} could not be configured by deployment {dep['id']}: {reason}."
+        for alert in app.get("_alerts", []):
+            if alert["spec"]["rule"] != rule or alert["spec"].get("disabled") or alert.get("component_name"):
+                continue
+            slack = [{"channel": h.get("channel") or "the webhook's channel"} for h in alert["slack_webhooks"]]
+            recipients = {"email": list(alert["emails"]), "slack": slack}
+            about = {"app_id": app["id"], "app_name": name, "deployment_id": dep["id"], "alert_id": alert["id"]}
+            if domain:
+                about["domain"] = domain
+            self.sb.monitoring.send(recipients, "firing", subject, text, time.time(), source="app", rule=rule, **about)
 
     # -- logs -------------------------------------------------------------------------------
     def _log_source(self, app_id: str, deployment_id: str, log_type: str, component: str | None) -> dict:

@@ -13,8 +13,10 @@ DigitalOcean's spec says what the objects look like; what they do is what Digita
   the stock environment lets it in by name: only rules open to everyone do), loopback from loopback.
   Every region of a check shows that one probe (there is one vantage point).
 - http/https: ``GET`` of the target URL, redirects not followed; up on a status below 400. https
-  verifies the certificate against the system's CAs and the sandbox's CA (machines' certificates come
-  from it) and records its expiry for ``ssl_expiry`` alerts; a certificate that does not verify is
+  verifies the certificate against the system's CAs, the sandbox's CA (machines' certificates come
+  from it) and its stand-in for a public CA (``tls.ensure_public_ca``: what Let's Encrypt is to
+  DigitalOcean's probes; the sandbox inventory hands it to the droplet's Caddy, which signs 90-day
+  certificates with it) and records its expiry for ``ssl_expiry`` alerts; a certificate that does not verify is
   down (its expiry is still read). ping: the ``ping`` binary when this machine has one, else a TCP
   connection to port 80 then 443, where an answer of any kind (accepted or refused) means reachable.
 - Alerts fire on transitions and are recorded as the emails and Slack posts DigitalOcean would send
@@ -151,6 +153,7 @@ class MonitoringBackend(Backend):
             for check, probe in zip(checks, self._pool.map(self._safe_probe, checks), strict=True):
                 self._record(check["id"], probe)
             self._evaluate_policies()
+            self.sb.apps.settle_alerts()  # App Platform's alerts of deployments that ended meanwhile
 
     @contextlib.contextmanager
     def paused(self):
@@ -325,7 +328,8 @@ class MonitoringBackend(Backend):
             return Probe(False, f"the probe failed: {exc.__class__.__name__}: {exc}")
 
     def _ca(self) -> str | None:
-        """The sandbox's CA (machines' and the API's certificates come from it), trusted besides the system's."""
+        """The sandbox's CA (machines' and the API's certificates come from it) and its public CA stand-in,
+        trusted besides the system's."""
         machines = self.sb.machines
         ca = self.ca_pem or (getattr(machines, "ca_pem", None) if machines is not None else None)
         return ca.decode() if ca else None
@@ -406,7 +410,7 @@ class MonitoringBackend(Backend):
             subject = f"{name}: certificate expires soon" if status == "firing" else f"{name}: certificate renewed"
             detail = f"the certificate of {target} expires at {expires} (threshold {alert['threshold']} days)"
         text = f"Uptime alert '{alert['name']}' ({kind}) is {status}: {detail}."
-        self._send(
+        self.send(
             alert["notifications"],
             status,
             f"[{status.upper()}] {subject}",
@@ -612,7 +616,7 @@ class MonitoringBackend(Backend):
             f"Alert policy '{policy['description']}' is {status} for droplet {droplet['name']} ({droplet['id']}): "
             f"{metric} averaged {average:.1f} over {policy['window']} ({relation} {policy['value']:g} is the alert)."
         )
-        self._send(
+        self.send(
             policy["alerts"],
             status,
             subject,
@@ -661,7 +665,7 @@ class MonitoringBackend(Backend):
         return out
 
     # -- notifications -------------------------------------------------------------------
-    def _send(self, recipients: dict, status: str, subject: str, text: str, now: float, **about) -> None:
+    def send(self, recipients: dict, status: str, subject: str, text: str, now: float, **about) -> None:
         """Record the emails and Slack posts DigitalOcean would send (never a webhook's URL)."""
         targets = [("email", e) for e in recipients.get("email") or []]
         targets += [("slack", s["channel"]) for s in recipients.get("slack") or []]
@@ -682,6 +686,8 @@ class MonitoringBackend(Backend):
             log.warning("notification %s (%s to %s): %s", status, channel, recipient, subject)
 
     def notifications(self, since: int = 0) -> list[Frozen]:
+        """What was sent after ``since``; app alerts of deployments that ended are sent first."""
+        self.sb.apps.settle_alerts()
         return sorted((n for n in self.store.all("notifications") if n["id"] > since), key=lambda n: n["id"])
 
 

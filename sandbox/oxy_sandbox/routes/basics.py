@@ -18,8 +18,14 @@ async def account_get(sb: Sandbox = Depends(sandbox)) -> dict:
 
 
 @router.get("/v2/regions")
-async def regions_list(request: Request) -> dict:
-    return paginate(request, "regions", catalog.regions())
+async def regions_list(request: Request, sb: Sandbox = Depends(sandbox)) -> dict:
+    """DigitalOcean's regions; one taken away by the ``regions_down`` fault shows ``available: false``, as a
+    region that accepts no new resources does."""
+    return paginate(
+        request,
+        "regions",
+        [dict(r, available=r["available"] and r["slug"] not in sb.regions.down) for r in catalog.regions()],
+    )
 
 
 @router.get("/v2/sizes")

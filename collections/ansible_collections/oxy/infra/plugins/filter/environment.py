@@ -887,6 +887,250 @@ def registry_problems(definition):
     return []
 
 
+# Monitoring (oxy_monitoring): what DigitalOcean's uptime checks, alert policies and App Platform alerts take.
+UPTIME_REGIONS = ("us_east", "us_west", "eu_west", "se_asia")
+UPTIME_ALERT_TYPES = {
+    "https_alerts": ("down", "down_global", "latency", "ssl_expiry"),
+    "ping_alerts": ("down", "down_global", "latency"),  # ssl_expiry needs an https check
+}
+UPTIME_PERIODS = ("2m", "3m", "5m", "10m", "15m", "30m", "1h")
+UPTIME_COMPARISONS = ("greater_than", "less_than")
+UPTIME_THRESHOLD_UNITS = {"latency": "milliseconds", "ssl_expiry": "days"}
+POLICY_WINDOWS = ("5m", "10m", "30m", "1h")
+POLICY_COMPARES = ("GreaterThan", "LessThan")
+# The ends of the policy types each list takes (v1/insights/droplet/<metric>, v1/dbaas/alerts/<metric>);
+# the percent ones are 0..100.
+POLICY_METRICS = {
+    "droplet_alerts": (
+        "v1/insights/droplet/",
+        (
+            "cpu",
+            "memory_utilization_percent",
+            "disk_utilization_percent",
+            "load_1",
+            "load_5",
+            "load_15",
+            "disk_read",
+            "disk_write",
+            "public_outbound_bandwidth",
+            "public_inbound_bandwidth",
+            "private_outbound_bandwidth",
+            "private_inbound_bandwidth",
+        ),
+        ("cpu", "memory_utilization_percent", "disk_utilization_percent"),
+    ),
+    "database_alerts": (
+        "v1/dbaas/alerts/",
+        ("load_15_alerts", "memory_utilization_alerts", "disk_utilization_alerts", "cpu_alerts"),
+        ("memory_utilization_alerts", "disk_utilization_alerts", "cpu_alerts"),
+    ),
+}
+# App Platform's alert rules that concern the app as a whole (the spec's top-level alerts).
+APP_ALERT_RULES = (
+    "DEPLOYMENT_FAILED",
+    "DEPLOYMENT_LIVE",
+    "DEPLOYMENT_STARTED",
+    "DEPLOYMENT_CANCELED",
+    "DOMAIN_FAILED",
+    "DOMAIN_LIVE",
+)
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SLACK_CHANNEL = re.compile(r"[#@]?[a-z0-9][a-z0-9._-]{0,79}")
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _uptime_alert_problems(path, alerts, allowed):
+    problems = []
+    seen = {}
+    for index, alert in enumerate(_list(alerts)):
+        where = "%s[%d]" % (path, index)
+        alert = _dict(alert)
+        kind = alert.get("type")
+        if kind not in allowed:
+            problems.append(
+                "%s.type: %r is not an alert of this check; allowed: %s" % (where, kind, ", ".join(allowed))
+            )
+            continue
+        if kind in seen:
+            problems.append("%s.type: %s is also %s[%d]; one alert per type" % (where, kind, path, seen[kind]))
+        seen[kind] = index
+        if alert.get("period") is not None and alert.get("period") not in UPTIME_PERIODS:
+            problems.append(
+                "%s.period: %r is not a period of uptime alerts; allowed: %s"
+                % (where, alert.get("period"), ", ".join(UPTIME_PERIODS))
+            )
+        if alert.get("comparison") is not None and alert.get("comparison") not in UPTIME_COMPARISONS:
+            problems.append(
+                "%s.comparison: %r is not a comparison; allowed: %s"
+                % (where, alert.get("comparison"), ", ".join(UPTIME_COMPARISONS))
+            )
+        threshold = _int(alert.get("threshold"))
+        if kind in UPTIME_THRESHOLD_UNITS and threshold is None:
+            problems.append(
+                "%s.threshold: a %s alert needs a threshold (%s)" % (where, kind, UPTIME_THRESHOLD_UNITS[kind])
+            )
+        elif alert.get("threshold") is not None and kind not in UPTIME_THRESHOLD_UNITS:
+            problems.append("%s.threshold: a %s alert has no threshold (only latency and ssl_expiry)" % (where, kind))
+        elif threshold is not None and threshold < 1:
+            problems.append("%s.threshold: %r is not above 0" % (where, alert.get("threshold")))
+    return problems
+
+
+def _policy_problems(path, policies, family):
+    prefix, metrics, percent = POLICY_METRICS[family]
+    problems = []
+    seen = {}
+    for index, policy in enumerate(_list(policies)):
+        where = "%s[%d]" % (path, index)
+        policy = _dict(policy)
+        metric = policy.get("metric")
+        if metric not in metrics:
+            problems.append(
+                "%s.metric: %r is not a metric of %s<metric>; allowed: %s" % (where, metric, prefix, ", ".join(metrics))
+            )
+        elif metric in seen:
+            problems.append("%s.metric: %s is also %s[%d]; one policy per metric" % (where, metric, path, seen[metric]))
+        else:
+            seen[metric] = index
+        if policy.get("compare") not in POLICY_COMPARES:
+            problems.append(
+                "%s.compare: %r is not a comparison; allowed: %s"
+                % (where, policy.get("compare"), ", ".join(POLICY_COMPARES))
+            )
+        if policy.get("window") not in POLICY_WINDOWS:
+            problems.append(
+                "%s.window: %r is not a window of alert policies; allowed: %s"
+                % (where, policy.get("window"), ", ".join(POLICY_WINDOWS))
+            )
+        value = _number(policy.get("value"))
+        if value is None or value < 0 or (metric in percent and value > 100):
+            allowed = "0 to 100 (a percentage)" if metric in percent else "a number, not negative"
+            problems.append(
+                "%s.value: %r is outside what %s takes; allowed: %s" % (where, policy.get("value"), metric, allowed)
+            )
+    return problems
+
+
+def monitoring_problems(definition):
+    """Who is told (someone, reachable: emails, a Slack channel with its webhook) and what they are told about."""
+    monitoring = definition.get("oxy_monitoring")
+    if not isinstance(monitoring, dict):
+        return []
+    problems = []
+    emails = _list(monitoring.get("emails"))
+    for index, email in enumerate(emails):
+        if not isinstance(email, str) or not EMAIL.fullmatch(email):
+            problems.append("oxy_monitoring.emails[%d]: %r is not an email address" % (index, email))
+    channel = monitoring.get("slack_channel")
+    webhook = definition.get("oxy_monitoring_slack_webhook") or ""
+    if channel is not None and not (isinstance(channel, str) and SLACK_CHANNEL.fullmatch(channel)):
+        problems.append(
+            "oxy_monitoring.slack_channel: %r is not a Slack channel name (such as #oxy-alerts: lowercase letters, "
+            "digits, '.', '_' and '-')" % (channel,)
+        )
+    elif channel and not webhook:
+        problems.append(
+            "oxy_monitoring_slack_webhook: oxy_monitoring.slack_channel %s has no incoming webhook; set its URL in "
+            "account.yml (production: the environment variable OXY_MONITORING_SLACK_WEBHOOK, in AWX the Oxy "
+            "monitoring credential), or remove slack_channel" % channel
+        )
+    elif channel and not webhook.startswith("https://"):
+        problems.append(
+            "oxy_monitoring_slack_webhook: the webhook of %s is not an https:// URL (the value is not shown)" % channel
+        )
+    if not emails and not channel:
+        problems.append(
+            "oxy_monitoring.emails: is empty and there is no slack_channel: nobody would be told; allowed: at least "
+            "one email address or a Slack channel"
+        )
+    uptime = _dict(monitoring.get("uptime"))
+    regions = _list(uptime.get("regions"))
+    if "regions" in uptime and not regions:
+        problems.append(
+            "oxy_monitoring.uptime.regions: is empty; allowed: one or more of %s" % ", ".join(UPTIME_REGIONS)
+        )
+    for index, region in enumerate(regions):
+        if region not in UPTIME_REGIONS:
+            problems.append(
+                "oxy_monitoring.uptime.regions[%d]: %r is not a region of uptime checks; allowed: %s"
+                % (index, region, ", ".join(UPTIME_REGIONS))
+            )
+    for key, allowed in UPTIME_ALERT_TYPES.items():
+        problems += _uptime_alert_problems("oxy_monitoring.uptime.%s" % key, uptime.get(key), allowed)
+    for family in POLICY_METRICS:
+        problems += _policy_problems("oxy_monitoring.%s" % family, monitoring.get(family), family)
+    rules = _list(monitoring.get("app_alerts"))
+    for index, rule in enumerate(rules):
+        if rule not in APP_ALERT_RULES:
+            problems.append(
+                "oxy_monitoring.app_alerts[%d]: %r is not an App Platform alert rule of an app; allowed: %s"
+                % (index, rule, ", ".join(APP_ALERT_RULES))
+            )
+        elif rules.index(rule) != index:
+            problems.append(
+                "oxy_monitoring.app_alerts[%d]: %s is also app_alerts[%d]" % (index, rule, rules.index(rule))
+            )
+    return problems
+
+
+# Droplet backups (oxy_droplet.backups): DigitalOcean's backup_policy, checked before any write.
+BACKUP_PLANS = ("daily", "weekly")
+BACKUP_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+BACKUP_HOURS = (0, 4, 8, 12, 16, 20)  # UTC starts of the four-hour backup windows
+
+
+def backup_problems(definition):
+    """``oxy_droplet.backups``: on or off, and when it is on, a policy DigitalOcean takes."""
+    backups = _dict(definition.get("oxy_droplet")).get("backups")
+    if backups is None:
+        return []
+    path = "oxy_droplet.backups"
+    if not isinstance(backups, dict):
+        return ["%s: %r is not a mapping; allowed: enabled, plan, weekday, hour" % (path, backups)]
+    problems = []
+    enabled = backups.get("enabled")
+    if not isinstance(enabled, bool):
+        problems.append("%s.enabled: %r is not true or false" % (path, enabled))
+    policy = [k for k in ("plan", "weekday", "hour") if backups.get(k) is not None]
+    if enabled is False:
+        if policy:
+            problems.append(
+                "%s: %s set while enabled is false; a backup policy needs backups on (remove it, or enable backups)"
+                % (path, ", ".join(policy))
+            )
+        return problems
+    plan = backups.get("plan")
+    if plan not in BACKUP_PLANS:
+        problems.append("%s.plan: %r is not a backup plan; allowed: %s" % (path, plan, ", ".join(BACKUP_PLANS)))
+    weekday = backups.get("weekday")
+    if weekday is not None:
+        if weekday not in BACKUP_WEEKDAYS:
+            problems.append(
+                "%s.weekday: %r is not a weekday; allowed: %s" % (path, weekday, ", ".join(BACKUP_WEEKDAYS))
+            )
+        elif plan == "daily":
+            problems.append("%s.weekday: %s is set, but a daily plan has no weekday (only weekly)" % (path, weekday))
+    elif plan == "weekly":
+        problems.append("%s.weekday: a weekly plan needs its day; allowed: %s" % (path, ", ".join(BACKUP_WEEKDAYS)))
+    hour = backups.get("hour")
+    if hour is not None and _int(hour) not in BACKUP_HOURS:
+        problems.append(
+            "%s.hour: %r is not the start of a backup window; allowed (UTC): %s"
+            % (path, hour, ", ".join(str(h) for h in BACKUP_HOURS))
+        )
+    return problems
+
+
 def account_problems(definition, account):
     """The region, the droplet size and the clusters' engine, version, region and layout, as the account offers."""
     regions = {r.get("slug"): r for r in _list(account.get("regions")) if isinstance(r, dict)}
@@ -967,6 +1211,8 @@ def environment_problems(definition, account=None, max_source_share=None):
     problems += dns_problems(definition)
     problems += credential_problems(definition)
     problems += registry_problems(definition)
+    problems += monitoring_problems(definition)
+    problems += backup_problems(definition)
     if account:
         problems += account_problems(definition, account)
     return problems

@@ -23,6 +23,11 @@ try:
     from azure.core.exceptions import AzureError, HttpResponseError
     from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
 
+    # A pydo client imports much when the first one is built (its HTTP transport: requests, urllib3; pydo's
+    # inference and agents resources). One built here, without a request, imports it with this module: the
+    # workers of a run that runs the modules in the controller inherit it from the strategy's process instead
+    # of each importing it again (about 0.1 s of CPU a task, most of a no-change task's own cost).
+    pydo.Client("-", endpoint="http://127.0.0.1")
     HAS_PYDO = True
     PYDO_IMPORT_ERROR = None
 except ImportError:

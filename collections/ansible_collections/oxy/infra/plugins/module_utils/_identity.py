@@ -81,6 +81,34 @@ def owned(definition, account):
     return found
 
 
+def all_named(definition, account):
+    """Whether every resource of the definition is in ``account`` under its name.
+
+    Then nothing can be a rename or a replacement, whatever the environment owns: :func:`plan` holds the
+    definition against the owned resources only for a name the account lacks. So a step that looks for renames
+    and replacements alone need not read the project's members (``account`` without ``members``). Firewalls and
+    apps count only when ``account`` has them, as in :func:`plan`.
+    """
+    droplet = (definition.get("droplet") or {}).get("name")
+    if droplet and droplet not in set(d.get("name") for d in account.get("droplets") or []):
+        return False
+    clusters = set(c.get("name") for c in account.get("clusters") or [])
+    if any(c["name"] not in clusters for c in definition.get("clusters") or []):
+        return False
+    firewalls = definition.get("firewalls") or []
+    if (
+        len(firewalls) == 1
+        and "firewalls" in account
+        and firewalls[0] not in set(f.get("name") for f in account["firewalls"] or [])
+    ):
+        return False
+    if "apps" in account:
+        apps = set((a.get("spec") or {}).get("name") for a in account["apps"] or [])
+        if any(name not in apps for name in definition.get("apps") or []):
+            return False
+    return True
+
+
 def plan(definition, account, renames=True):
     """The definition held against what the environment owns.
 

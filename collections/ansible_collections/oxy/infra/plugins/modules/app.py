@@ -20,6 +20,9 @@ description:
     none, for example new credentials that were delivered to its spec but not deployed) is redeployed by the next
     run that states it (O(spec) or O(secret_envs)); the plan shows it as an update of C(deployment). A run with
     O(name) alone only waits.
+  - With O(alert_destinations), every alert of the app (the rules of its spec's C(alerts), the app's and its
+    components') tells those recipients; the module reads the app's alerts and assigns the destinations of those that
+    differ (emails and Slack webhooks, compared as sets). A Slack webhook URL is a secret; it is never shown.
   - Given O(id), the app with that id is this one, under whatever name it has now; a different name renames it in
     place (its spec's C(name), in the same one spec update; the app keeps its id, its deployments, its default
     ingress and its trusted-source entries). Check mode shows the rename as an update of C(spec.name).
@@ -69,6 +72,35 @@ options:
   project:
     description: Name of the project the app is created in.
     type: str
+  alert_destinations:
+    description:
+      - Who every alert of the app tells (its spec's C(alerts), such as C(DEPLOYMENT_FAILED) and C(DOMAIN_FAILED)).
+        Left out, the alerts' destinations are not managed.
+      - An alert whose destinations differ (as sets) gets these, in place; in check mode the diff shows it.
+    type: dict
+    suboptions:
+      emails:
+        description:
+          - Email addresses; DigitalOcean takes only members of the team that owns the app. Compared as a set.
+        type: list
+        elements: str
+        default: []
+      slack_webhooks:
+        description: Slack channels, each with its incoming webhook.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          channel:
+            description: The channel, as it is named in the notification (V(#oxy-alerts)).
+            type: str
+            required: true
+          url:
+            description:
+              - The channel's incoming-webhook URL (V(https://hooks.slack.com/...)). A secret - the diff shows it
+                as C(********), and a URL that differs from the one the alert has as C(******** (changed)).
+            type: str
+            required: true
   state:
     description:
       - Whether the app should exist.
@@ -115,6 +147,13 @@ app_id:
   description: Id of the app whose deployment failed or timed out.
   returned: when the wait for a deployment failed
   type: str
+alerts:
+  description:
+    - The app's alerts (id, C(spec.rule), C(component_name), C(emails), C(slack_webhooks) with their URLs masked) after
+      this run, when O(alert_destinations) is set; in check mode, what they would be.
+  returned: when O(alert_destinations) is set and the app exists or would
+  type: list
+  elements: dict
 plan_action:
   description: C(rename) when the app is renamed in place (for the oxy.infra.plan callback).
   returned: when renamed
@@ -145,6 +184,8 @@ DEFAULT_WAIT = 900
 DIGEST_KEY = "OXY_INFRA_SECRETS_DIGEST"
 COMPONENT_KINDS = ("services", "static_sites", "workers", "jobs", "functions")
 MASK = "(secret)"
+WEBHOOK_MASK = "********"
+WEBHOOK_CHANGED_MASK = "******** (changed)"
 
 
 def digest(secrets, salt):
@@ -155,7 +196,7 @@ def digest(secrets, salt):
 
 def _identity(item):
     if isinstance(item, dict):
-        return str(item.get("name", item.get("key", item.get("domain", ""))))
+        return str(item.get("name", item.get("key", item.get("domain", item.get("rule", "")))))
     return ""
 
 
@@ -224,7 +265,7 @@ class AppManager(ResourceManager):
     delete_operation = "apps.delete"
     default_wait = DEFAULT_WAIT
     kind = "app"
-    desired_options = ("spec", "region", "vpc", "secret_envs", "project")
+    desired_options = ("spec", "region", "vpc", "secret_envs", "project", "alert_destinations")
 
     def writes_nothing(self):
         # With an id, a name alone renames the app: that is a write.
@@ -346,17 +387,71 @@ class AppManager(ResourceManager):
         self.validate(current)
         spec = self.desired_spec(current)
         if current is None:
-            return self.create(spec)
+            return self.alerts_told(self.create(spec), spec)
         old = current["spec"]["name"]
         if old == self.params["name"]:
-            return self.update(current, spec)
+            return self.alerts_told(self.update(current, spec), spec)
         self.name_is_free(current)
-        result = self.update(current, spec)
+        result = self.alerts_told(self.update(current, spec), spec)
         result.update(
             plan_action="rename",
             plan_from=old,
             plan_note="in place: id %s keeps its deployments and trusted sources" % current["id"],
         )
+        return result
+
+    def alerts_told(self, result, spec):
+        """Every alert of the app tells ``alert_destinations``: those that differ are assigned, in place.
+
+        The alerts are the app's state (they decide a write), read after the spec's write; App Platform keeps
+        one alert per rule of the spec (the app's, and each component's), so in check mode the spec says which
+        there will be. The diff's ``alert_destinations`` maps each alert (``rule`` or ``component/rule``) to
+        its recipients, Slack webhook URLs masked.
+        """
+        wanted = self.params["alert_destinations"]
+        if wanted is None:
+            return result
+        wanted = destinations(wanted)
+        app_id = (result.get("app") or {}).get("id")
+        rows = (self.api.call("apps.list_alerts", app_id).get("alerts") or []) if app_id else []
+        have = dict((alert_key(row), row) for row in rows)
+        keys = sorted(set(alert_keys(spec)) | (set(have) if not self.do.check_mode else set()))
+        before = dict((k, destinations(have[k])) for k in sorted(have))
+        after = dict(before)
+        missing = []
+        for key in keys:
+            if key not in have and not self.do.check_mode:
+                missing.append(key)
+                continue
+            if key in have and destinations(have[key]) == wanted:
+                continue
+            after[key] = wanted
+            if not self.do.check_mode:
+                body = dict(emails=wanted["emails"], slack_webhooks=[dict(h) for h in wanted["slack_webhooks"]])
+                self.api.call("apps.assign_alert_destinations", app_id, have[key]["id"], body, idempotent=True)
+        if missing:
+            self.do.module.warn(
+                "alert_destinations: app %s has no alert %s yet (App Platform configures it with the deployment); "
+                "the next run assigns its destinations" % (self.params["name"], ", ".join(missing))
+            )
+        known = dict((key, set(h["url"] for h in told["slack_webhooks"])) for key, told in before.items())
+        result = dict(result)
+        diff = dict(result.get("diff") or dict(before={}, after={}))
+        if after != before:
+            result["changed"] = True
+            diff = dict(
+                before=dict(diff.get("before") or {}, alert_destinations=masked_destinations(before)),
+                after=dict(diff.get("after") or {}, alert_destinations=masked_destinations(after, known)),
+            )
+        result["diff"] = diff
+        told = dict(have)
+        result["alerts"] = [
+            dict(
+                told.get(key, dict(spec=dict(rule=key.rpartition("/")[2]))),
+                **masked_destinations({key: after.get(key, destinations({}))})[key],
+            )
+            for key in keys
+        ]
         return result
 
     def create(self, spec):
@@ -447,6 +542,56 @@ class AppManager(ResourceManager):
         return self.delete(current, {"spec": masked(current["spec"])} if current else None)
 
 
+def alert_key(alert):
+    """How an alert of the app is named here: its rule, or ``component/rule`` for a component's."""
+    rule = (alert.get("spec") or {}).get("rule")
+    return "%s/%s" % (alert["component_name"], rule) if alert.get("component_name") else rule
+
+
+def alert_keys(spec):
+    """The alerts App Platform keeps for ``spec``: one per rule of the app's and each component's ``alerts``."""
+    keys = [a.get("rule") for a in spec.get("alerts") or []]
+    for kind in COMPONENT_KINDS:
+        for component in spec.get(kind) or []:
+            keys += ["%s/%s" % (component.get("name"), a.get("rule")) for a in component.get("alerts") or []]
+    return [k for k in keys if k]
+
+
+def destinations(alert):
+    """An alert's (or the option's) recipients in the form used for comparing: sorted, no duplicates."""
+    hooks = dict(
+        ((h.get("channel") or "", h.get("url") or ""), dict(channel=h.get("channel") or "", url=h.get("url") or ""))
+        for h in alert.get("slack_webhooks") or []
+    )
+    return dict(
+        emails=sorted(set(alert.get("emails") or [])),
+        slack_webhooks=[hooks[k] for k in sorted(hooks)],
+    )
+
+
+def masked_destinations(by_alert, known=None):
+    """Recipients by alert with every webhook URL masked; with ``known`` (each alert's URLs now), a URL that is
+    not among its alert's shows as changed."""
+    return dict(
+        (
+            key,
+            dict(
+                emails=list(told["emails"]),
+                slack_webhooks=[
+                    dict(
+                        channel=h["channel"],
+                        url=WEBHOOK_CHANGED_MASK
+                        if known is not None and h["url"] not in known.get(key, ())
+                        else WEBHOOK_MASK,
+                    )
+                    for h in told["slack_webhooks"]
+                ],
+            ),
+        )
+        for key, told in by_alert.items()
+    )
+
+
 def not_live(app, newest):
     """True when ``newest``, the app's newest deployment, ended without going live (ERROR or CANCELED), so
     the app runs an older one, or none. A rolled-back (pinned) app is left alone: it refuses deployments
@@ -473,6 +618,21 @@ def main():
                 type="str", default="on_change", choices=["on_change", "on_create", "always"], no_log=False
             ),
             project=dict(type="str"),
+            alert_destinations=dict(
+                type="dict",
+                options=dict(
+                    emails=dict(type="list", elements="str", default=[]),
+                    slack_webhooks=dict(
+                        type="list",
+                        elements="dict",
+                        default=[],
+                        options=dict(
+                            channel=dict(type="str", required=True),
+                            url=dict(type="str", required=True, no_log=True),
+                        ),
+                    ),
+                ),
+            ),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,

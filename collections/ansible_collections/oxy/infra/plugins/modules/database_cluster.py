@@ -17,6 +17,11 @@ description:
     without that a real run refuses it before any write, and check mode reports it as a change with
     C(plan_action=upgrade) and a C(plan_note) that says how to confirm. A lower O(version) (a downgrade) is
     refused always, in check mode too.
+  - With O(backup_restore) a new cluster is created from a backup of another cluster, or from a point in time
+    between its backups (DigitalOcean keeps MongoDB's daily backups for seven days). It starts with the source's
+    databases and users, passwords included, as they were at that time. The source, its engine and the time are
+    checked before any write, in check mode too. A cluster named O(name) that already exists is adopted as it is
+    and never created again, so a run that was stopped after the create can be run again.
   - Credentials never appear in the result; use the database user modules to hand them out.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
@@ -73,6 +78,25 @@ options:
   storage_size_mib:
     description: Storage to provision, in MiB, where the engine allows choosing it.
     type: int
+  backup_restore:
+    description:
+      - Create the cluster from a backup of another cluster of the same engine (a fork), rather than empty.
+      - Used only to create; an existing cluster named O(name) is adopted whatever it was created from.
+      - Valkey and Caching clusters have no backups.
+    type: dict
+    suboptions:
+      database_name:
+        description: Name of the cluster whose backup is restored; it must exist.
+        type: str
+        required: true
+      backup_created_at:
+        description:
+          - The point in time to restore to, an ISO 8601 date-time (V(2026-12-01T09:30:00Z); without a zone it
+            is UTC). A backup's C(created_at) restores that backup; a time between backups restores the
+            cluster as it was then.
+          - It must lie between the oldest backup still kept (seven days) and now.
+          - The latest backup when omitted.
+        type: str
   state:
     description:
       - Whether the cluster should exist.
@@ -107,6 +131,19 @@ EXAMPLES = r"""
     confirm_major_upgrade: "{{ 'db-oxy' if 'db-oxy' in confirm_upgrade | default([]) else omit }}"
     confirm_major_upgrade_hint: "-e '{\"confirm_upgrade\": [\"db-oxy\"]}'"
 
+- name: db-oxy as it was at 09:30 UTC, as a new cluster beside it
+  oxy.infra.database_cluster:
+    name: db-oxy-restore-20261201093000
+    engine: mongodb
+    version: "8.0"
+    size: db-s-1vcpu-2gb
+    num_nodes: 3
+    region: ams3
+    vpc: default-ams3
+    backup_restore:
+      database_name: db-oxy
+      backup_created_at: "2026-12-01T09:30:00Z"
+
 - name: Keep the production cluster from ever being deleted by a task
   oxy.infra.database_cluster:
     name: db-oxy
@@ -129,8 +166,15 @@ plan_note:
   returned: when O(version) differs from the version the cluster runs
   type: str
   sample: "major upgrade of MongoDB 7.0 -> 8.0, irreversible; needs confirmation: confirm_major_upgrade=db-oxy"
+restored_from:
+  description:
+    - What this run created the cluster from, or would (check mode); the time as sent to DigitalOcean (UTC).
+  returned: when this run creates the cluster with O(backup_restore)
+  type: dict
+  sample: {database_name: db-oxy, backup_created_at: "2026-12-01T09:30:00Z"}
 """
 
+import datetime
 import re
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
@@ -149,6 +193,8 @@ ENGINE_NAMES = dict(
     opensearch="OpenSearch",
 )
 MANAGED = ("name", "engine", "version", "size", "num_nodes", "region", "private_network_uuid", "tags")
+WITHOUT_BACKUPS = ("valkey", "redis", "kafka", "opensearch")
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def state_of(cluster):
@@ -173,11 +219,13 @@ class ClusterManager(ResourceManager):
         "private_network_uuid",
         "tags",
         "storage_size_mib",
+        "backup_restore",
     )
 
     def find(self):
         p = self.params
         clusters = self.api.call("databases.list_clusters").get("databases") or []
+        self.clusters = clusters
         found = self.named(clusters, p["name"], "database cluster name")
         if found and found["engine"] != p["engine"]:
             self.do.fail("engine: cluster %r runs %s, not %s" % (p["name"], found["engine"], p["engine"]))
@@ -220,6 +268,53 @@ class ClusterManager(ResourceManager):
             if missing:
                 self.do.fail("%s required to create cluster %r" % (" and ".join(missing), p["name"]))
 
+    def restore_point(self):
+        """The ``backup_restore`` body for a new cluster, checked before any write: the source exists, runs
+        this engine and has backups, and the time lies within them (the oldest kept, seven days, up to now)."""
+        p = self.params
+        ask = p["backup_restore"]
+        source = self.named(self.clusters, ask["database_name"], "backup_restore.database_name")
+        if source is None:
+            self.do.fail(
+                "backup_restore.database_name: no database cluster named %r to restore cluster %r from"
+                % (ask["database_name"], p["name"])
+            )
+        if source["engine"] != p["engine"]:
+            self.do.fail(
+                "backup_restore.database_name: cluster %r runs %s; its backups restore into a %s cluster only, not %s"
+                % (source["name"], source["engine"], source["engine"], p["engine"])
+            )
+        if p["engine"] in WITHOUT_BACKUPS:
+            self.do.fail("backup_restore: %s clusters have no backups" % ENGINE_NAMES[p["engine"]])
+        # Read afresh, not a lookup: the latest backup decides what is created.
+        kept = self.api.call("databases.list_backups", source["id"]).get("backups") or []
+        times = sorted(t for t in (_parse_time(b.get("created_at")) for b in kept) if t is not None)
+        if not times:
+            self.do.fail("backup_restore.database_name: cluster %r has no backup yet" % source["name"])
+        body = dict(database_name=source["name"])
+        if ask["backup_created_at"] is None:
+            body["backup_created_at"] = _iso(times[-1])
+            return body
+        when = _parse_time(ask["backup_created_at"])
+        if when is None:
+            self.do.fail(
+                "backup_restore.backup_created_at: %r is not an ISO 8601 date-time (such as 2026-12-01T09:30:00Z)"
+                % ask["backup_created_at"]
+            )
+        if when < times[0]:
+            self.do.fail(
+                "backup_restore.backup_created_at: %s is before the oldest backup of %r still kept (%s; "
+                "DigitalOcean keeps them seven days); it cannot be restored to that time"
+                % (_iso(when), source["name"], _iso(times[0]))
+            )
+        if when > datetime.datetime.now(datetime.timezone.utc):
+            self.do.fail(
+                "backup_restore.backup_created_at: %s is in the future; a cluster is restored to a past time only"
+                % _iso(when)
+            )
+        body["backup_created_at"] = _iso(when)
+        return body
+
     def run(self):
         current = self.find()
         if self.params["state"] == "absent":
@@ -237,15 +332,23 @@ class ClusterManager(ResourceManager):
         return self.update(current, want)
 
     def create(self, want):
+        restored = self.restore_point() if self.params["backup_restore"] else None
         change = Change({})
         change.update(want)
+        extra = {}
+        if restored:
+            change.update(dict(backup_restore=restored))
+            extra["restored_from"] = restored
         if self.do.check_mode:
-            return dict(changed=True, database=change.after, diff=change.diff())
+            return dict(changed=True, database=change.after, diff=change.diff(), **extra)
         body = dict(want)
         if self.params["storage_size_mib"]:
             body["storage_size_mib"] = self.params["storage_size_mib"]
+        if restored:
+            body["backup_restore"] = restored
+        # Never blindly replayed: after an ambiguous failure the cluster is looked up by name first.
         cluster = self.api.create(lambda: self.api.call("databases.create_cluster", body)["database"], self.find)
-        return dict(changed=True, database=redact(self.wait(cluster)), diff=change.diff())
+        return dict(changed=True, database=redact(self.wait(cluster)), diff=change.diff(), **extra)
 
     def update(self, current, want):
         before = state_of(current)
@@ -326,6 +429,24 @@ def _version(text):
     return tuple(int(x) for x in re.findall(r"\d+", text or "0"))
 
 
+def _parse_time(text):
+    """An ISO 8601 date-time as an aware UTC datetime (none given: UTC); None when it is not one."""
+    value = (text or "").strip()
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.astimezone(datetime.timezone.utc)
+
+
+def _iso(when):
+    return when.strftime(ISO_UTC)
+
+
 def main():
     do = DigitalOceanModule(
         dict(
@@ -343,6 +464,10 @@ def main():
             private_network_uuid=dict(type="str"),
             tags=dict(type="list", elements="str"),
             storage_size_mib=dict(type="int"),
+            backup_restore=dict(
+                type="dict",
+                options=dict(database_name=dict(type="str", required=True), backup_created_at=dict(type="str")),
+            ),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,

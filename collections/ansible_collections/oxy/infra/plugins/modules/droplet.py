@@ -17,8 +17,11 @@ description:
     name it fails and names their ids rather than guess.
   - An existing Droplet is adopted. Its tags are updated in place; a new O(size) resizes it in place
     (power off, resize, power on; the Droplet is down for the resize).
-  - Attributes fixed at creation (region, image, VPC, SSH keys, user data) are compared and a difference is an
-    error, never a silent re-creation.
+  - O(backups) and O(backup_policy) converge in place through the Droplet actions C(enable_backups),
+    C(disable_backups) and C(change_backup_policy), each waited on. The policy is read (one request) only when
+    O(backup_policy) is set and the Droplet has backups on.
+  - Attributes fixed at creation (region, image, VPC, SSH keys, user data, monitoring, IPv6) are compared and a
+    difference is an error, never a silent re-creation.
 extends_documentation_fragment:
   - oxy.infra.digitalocean
   - oxy.infra.digitalocean.ATTRIBUTES
@@ -68,8 +71,29 @@ options:
     description: Enable IPv6 at creation.
     type: bool
   backups:
-    description: Enable backups at creation.
+    description:
+      - Whether the Droplet has backups, at creation and on an existing Droplet (enabled or disabled in place).
+      - V(false) on a Droplet with backups disables them; DigitalOcean then takes no new backup.
     type: bool
+  backup_policy:
+    description:
+      - When backups are taken; needs O(backups=true). Only the fields given are compared.
+      - Set at creation, with C(enable_backups), or changed with C(change_backup_policy).
+    type: dict
+    suboptions:
+      plan:
+        description: V(daily) (kept 7 days) or V(weekly) (kept 4 weeks).
+        type: str
+        required: true
+        choices: [daily, weekly]
+      weekday:
+        description: Day of a V(weekly) plan's backup; refused with a V(daily) plan.
+        type: str
+        choices: [SUN, MON, TUE, WED, THU, FRI, SAT]
+      hour:
+        description: UTC hour at which the four-hour backup window starts.
+        type: int
+        choices: [0, 4, 8, 12, 16, 20]
   user_data:
     description: Cloud-init user data, at creation only.
     type: str
@@ -88,8 +112,9 @@ options:
 notes:
   - O(wait_timeout) defaults to 300 seconds. With O(wait=true) the module returns once the Droplet is
     C(active) with its IPv4 addresses, also on a run that finds it still being created.
-  - O(wait_timeout) also bounds each action of a resize (power off, resize, power on) and of a rename. A wait
-    that times out or an action that errors fails the task with RV(droplet) and the action (id, type, status).
+  - O(wait_timeout) also bounds each action of a resize (power off, resize, power on), of a rename and of a
+    change of backups. A wait that times out or an action that errors fails the task with RV(droplet) and the
+    action (id, type, status).
 author:
   - Oxy infrastructure team (@oxyhq)
 """
@@ -105,6 +130,11 @@ EXAMPLES = r"""
     ssh_keys: ["43:d3:b5:b9:7d:40:00:39:4f:54:45:3d:a4:2f:4a:ab"]
     tags: [oxy, api]
     monitoring: true
+    backups: true
+    backup_policy:
+      plan: weekly
+      weekday: SUN
+      hour: 4
 
 - name: The API backend was renamed in the definition; rename the Droplet in place
   oxy.infra.droplet:
@@ -132,9 +162,17 @@ private_ipv4:
   description: The Droplet's address inside its VPC, once it has one.
   returned: when present
   type: str
+backup_policy:
+  description:
+    - The Droplet's backup policy as DigitalOcean reports it (C(plan), C(weekday) for a weekly plan, C(hour),
+      C(window_length_hours), C(retention_period_days)), after any change (in check mode, as it is now).
+    - Read only when O(backup_policy) is set; empty when the Droplet has no backups.
+  returned: when O(backup_policy) is set and the Droplet exists
+  type: dict
+  sample: {"plan": "weekly", "weekday": "SUN", "hour": 4, "window_length_hours": 4, "retention_period_days": 28}
 action:
   description: The Droplet action (id, type, status) whose wait timed out or errored.
-  returned: when a resize's or a rename's action did not complete
+  returned: when a resize's, a rename's or a backups change's action did not complete
   type: dict
 plan_action:
   description: C(rename) when the Droplet is renamed in place (for the oxy.infra.plan callback).
@@ -156,6 +194,7 @@ from ansible_collections.oxy.infra.plugins.module_utils._resources import Resour
 from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitFailed, droplet_active, waiter_for
 
 DEFAULT_WAIT = 300
+POLICY_FIELDS = ("plan", "weekday", "hour")
 
 
 def state_of(droplet):
@@ -174,6 +213,25 @@ def state_of(droplet):
         ipv6="ipv6" in (droplet.get("features") or []),
         backups="backups" in (droplet.get("features") or []),
     )
+
+
+def policy_state(record):
+    """The managed part of a backup policy (``GET /v2/droplets/{id}/backups/policy``'s ``backup_policy``)."""
+    if not record:
+        return None
+    state = dict((k, record.get(k)) for k in POLICY_FIELDS if record.get(k) is not None)
+    if state.get("plan") != "weekly":
+        state.pop("weekday", None)
+    return state
+
+
+def wanted_policy(before, asked):
+    """The policy ``asked`` (the fields set) laid over ``before``: what the Droplet should have after."""
+    after = dict(before or {})
+    after.update((k, v) for k, v in (asked or {}).items() if v is not None)
+    if after.get("plan") != "weekly":
+        after.pop("weekday", None)
+    return after
 
 
 def address(droplet, kind):
@@ -199,6 +257,7 @@ class DropletManager(ResourceManager):
         "monitoring",
         "ipv6",
         "backups",
+        "backup_policy",
     )
 
     def __init__(self, do):
@@ -255,7 +314,32 @@ class DropletManager(ResourceManager):
             want["vpc_uuid"] = vpc_uuid
         return want
 
+    def check_backup_policy(self):
+        """Refuse a policy the API would refuse, before any request: nothing is written on bad input."""
+        p = self.params
+        asked = p["backup_policy"]
+        if asked is None or p["state"] == "absent":
+            return
+        if p["backups"] is not True:
+            self.do.fail("backup_policy: a backup policy needs backups=true (backups is %s)" % p["backups"])
+        if asked.get("weekday") and asked["plan"] != "weekly":
+            self.do.fail(
+                "backup_policy.weekday: only a weekly plan has a weekday (plan is %s, weekday %s)"
+                % (asked["plan"], asked["weekday"])
+            )
+
+    def current_policy(self, droplet):
+        """The Droplet's backup policy (one read, of its own state: it decides a write); None without backups."""
+        if "backups" not in (droplet.get("features") or []):
+            return None
+        body = self.api.call("droplets.get_backup_policy", droplet["id"])
+        record = body.get("policy") or {}
+        if not record.get("backup_enabled", True):
+            return None
+        return record.get("backup_policy") or {}
+
     def run(self):
+        self.check_backup_policy()
         current = self.find()
         if self.params["state"] == "absent":
             return self.absent(current)
@@ -272,22 +356,27 @@ class DropletManager(ResourceManager):
             self.do.fail("%s required to create Droplet %r" % (" and ".join(missing), p["name"]))
         change = Change({})
         change.update(want)
+        if p["backup_policy"]:
+            change.set("backup_policy", wanted_policy(None, p["backup_policy"]))
         if self.do.check_mode:
             return dict(changed=True, droplet=change.after, diff=change.diff())
         body = dict(name=p["name"], region=p["region"], size=p["size"], image=p["image"])
         for key in ("vpc_uuid", "ssh_keys", "tags", "monitoring", "ipv6", "backups", "user_data"):
             if want.get(key) is not None or p.get(key) is not None:
                 body[key] = want.get(key, p.get(key))
+        if p["backup_policy"]:
+            body["backup_policy"] = change.after["backup_policy"]
         droplet = self.api.create(lambda: self.api.call("droplets.create", body)["droplet"], self.find)
         droplet = self.wait(droplet)
-        return self.result(True, droplet, change)
+        result = self.result(True, droplet, change)
+        if p["backup_policy"]:
+            result["backup_policy"] = self.current_policy(droplet) or {}
+        return result
 
     def update(self, current, want):
         before = state_of(current)
         immutable = [
-            k
-            for k in ("region", "image", "vpc_uuid", "monitoring", "ipv6", "backups")
-            if k in want and want[k] != before.get(k)
+            k for k in ("region", "image", "vpc_uuid", "monitoring", "ipv6") if k in want and want[k] != before.get(k)
         ]
         if immutable:
             details = ", ".join("%s %r -> %r" % (k, before.get(k), want[k]) for k in immutable)
@@ -295,8 +384,15 @@ class DropletManager(ResourceManager):
                 "Droplet %r cannot change %s in place; destroy and recreate it deliberately"
                 % (self.params["name"], details)
             )
+        asked_policy = self.params["backup_policy"]
+        policy = None
+        if asked_policy:
+            policy = self.current_policy(current)
+            before["backup_policy"] = policy_state(policy)
         change = Change(before)
         change.update(want)
+        if asked_policy:
+            change.set("backup_policy", wanted_policy(before["backup_policy"], asked_policy))
         renamed = before["name"] != want["name"]
         if renamed:
             self.name_is_free(current)
@@ -309,10 +405,15 @@ class DropletManager(ResourceManager):
                 self.retag(droplet, before["tags"], change.after["tags"])
             if change.after.get("size") != before["size"]:
                 self.resize(droplet, change.after["size"])
+            backups_changed = self.converge_backups(droplet, change)
             droplet = self.fetch(droplet["id"])
+            if backups_changed and asked_policy:
+                policy = self.current_policy(droplet)
         elif not self.do.check_mode:
             droplet = self.wait(current, seen=True)
         result = self.result(change.changed, droplet, change)
+        if asked_policy:
+            result["backup_policy"] = policy or {}
         if renamed:
             result.update(
                 plan_action="rename",
@@ -320,6 +421,23 @@ class DropletManager(ResourceManager):
                 plan_note="in place: id %s keeps its addresses, disk and firewalls" % current["id"],
             )
         return result
+
+    def converge_backups(self, droplet, change):
+        """Enable, disable or re-plan the Droplet's backups as ``change`` says; whether an action was taken."""
+        before, after = change.before, change.after
+        if after["backups"] != before["backups"]:
+            if not after["backups"]:
+                self.action(droplet, {"type": "disable_backups"})
+                return True
+            body = {"type": "enable_backups"}
+            if after.get("backup_policy"):
+                body["backup_policy"] = after["backup_policy"]
+            self.action(droplet, body)
+            return True
+        if after["backups"] and after.get("backup_policy") != before.get("backup_policy"):
+            self.action(droplet, {"type": "change_backup_policy", "backup_policy": after["backup_policy"]})
+            return True
+        return False
 
     def retag(self, droplet, old, new):
         ref = [dict(resource_id=str(droplet["id"]), resource_type="droplet")]
@@ -392,6 +510,14 @@ def main():
             monitoring=dict(type="bool"),
             ipv6=dict(type="bool"),
             backups=dict(type="bool"),
+            backup_policy=dict(
+                type="dict",
+                options=dict(
+                    plan=dict(type="str", required=True, choices=["daily", "weekly"]),
+                    weekday=dict(type="str", choices=["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]),
+                    hour=dict(type="int", choices=[0, 4, 8, 12, 16, 20]),
+                ),
+            ),
             user_data=dict(type="str"),
             resize_disk=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),

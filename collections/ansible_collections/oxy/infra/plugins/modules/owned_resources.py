@@ -108,9 +108,11 @@ options:
   orphans:
     description:
       - List the orphans; this reads the account's apps and cloud firewalls too.
-      - V(false) reads only what renames and replacements need (the project, its members, the Droplets, the
-        database clusters, the cloud firewalls, the apps when O(apps) names any), for a pre-flight step early in
-        a run; the same step at the end of the run, with V(true), has its reads answered by the run's read cache.
+      - V(false) reads only what renames and replacements need (the Droplets, the database clusters, the cloud
+        firewalls, the apps when O(apps) names any, and the project and its members only when one of those the
+        definition names is not in the account under its name; otherwise nothing can be a rename or a
+        replacement), for a pre-flight step early in a run; the same step at the end of the run, with V(true),
+        has its reads answered by the run's read cache.
     type: bool
     default: true
   match_renames:
@@ -144,6 +146,9 @@ owned:
     - Every resource the environment owns (C(kind), C(name), C(id), C(why)); Droplets and clusters also with their
       C(tags), clusters with their C(engine). With O(orphans=false) and O(match_renames=false), without apps and
       cloud firewalls.
+    - With O(orphans=false), when every resource the definition names is in the account under its name (the
+      project is then not read), only the Droplets that carry O(droplet.tags) and the cloud firewalls attached
+      to them.
   returned: always
   type: list
   elements: dict
@@ -185,30 +190,34 @@ plan_resources:
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
-from ansible_collections.oxy.infra.plugins.module_utils._identity import plan, unconfirmed
+from ansible_collections.oxy.infra.plugins.module_utils._identity import all_named, plan, unconfirmed
 from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager
 
 
 class OwnedResources(ResourceManager):
-    def read(self):
+    def read(self, definition):
         """The account as the identity rules need it; every read a lookup (it only finds what is owned)."""
         api = self.api
+        p = self.params
         with api.lookups():
-            project = self.named(api.list("projects.list", "projects"), self.params["project"], "project name")
-            members = []
-            if project is not None:
-                members = [r["urn"] for r in api.list("projects.list_resources", "resources", project["id"])]
             account = dict(
-                members=members,
                 droplets=api.list("droplets.list", "droplets"),
                 clusters=api.call("databases.list_clusters").get("databases") or [],
             )
-            if self.params["orphans"] or self.params["match_renames"]:
+            if p["orphans"] or p["match_renames"]:
                 # A firewall renamed in the definition is found among those attached to the environment's Droplet.
                 account.update(firewalls=api.list("firewalls.list", "firewalls"))
-            if self.params["orphans"] or (self.params["match_renames"] and self.params["apps"]):
+            if p["orphans"] or (p["match_renames"] and p["apps"]):
                 # An app renamed in the definition is found among the project's apps.
                 account.update(apps=api.list("apps.list", "apps"))
+            account.update(members=[])
+            # Looking for renames and replacements alone, with every resource of the definition in the account
+            # under its name, there is none to find: the project's members are not needed.
+            if p["orphans"] or not p["match_renames"] or not all_named(definition, account):
+                project = self.named(api.list("projects.list", "projects"), p["project"], "project name")
+                if project is not None:
+                    members = api.list("projects.list_resources", "resources", project["id"])
+                    account.update(members=[r["urn"] for r in members])
             return account
 
     def run(self):
@@ -223,7 +232,7 @@ class OwnedResources(ResourceManager):
             firewall_path=p["firewall_path"],
             app_databases=p["app_databases"],
         )
-        found = plan(definition, self.read(), renames=p["match_renames"])
+        found = plan(definition, self.read(definition), renames=p["match_renames"])
         if found["problems"]:
             self.do.fail(" ".join(found["problems"]), orphans=found["orphans"])
         refused = [] if self.do.check_mode else unconfirmed(found["replacements"], p["confirm_replace"])

@@ -342,17 +342,15 @@ def test_a_run_that_only_waits_reads_as_lookups_and_tags_emptied_are_a_write(api
         do = SimpleNamespace(api=api_for(api_server), params=values, check_mode=False, module=module)
         return cls(do)
 
-    droplet_spec = dict(
-        (o, {"type": "str"})
-        for o in ("name", "region", "size", "image", "vpc", "vpc_uuid", "monitoring", "ipv6", "backups")
-    )
+    droplet_options = ("name", "region", "size", "image", "vpc", "vpc_uuid", "monitoring", "ipv6", "backups")
+    droplet_spec = dict((o, {"type": "str"}) for o in (*droplet_options, "backup_policy"))
     droplet_spec.update(
         state={"default": "present"}, tags={"type": "list"}, ssh_keys={"type": "list"}, wait_timeout={"type": "int"}
     )
     assert manager(DropletManager, droplet_spec, name="web").writes_nothing()
     assert not manager(DropletManager, droplet_spec, name="web", tags=[]).writes_nothing()
     assert not manager(DropletManager, droplet_spec, name="web", state="absent").writes_nothing()
-    app_spec = dict((o, {"type": "str"}) for o in ("name", "spec", "region", "vpc", "project"))
+    app_spec = dict((o, {"type": "str"}) for o in ("name", "spec", "region", "vpc", "project", "alert_destinations"))
     app_spec.update(state={"default": "present"}, secret_envs={"default": {}}, wait_timeout={"type": "int"})
     assert manager(AppManager, app_spec, name="web").writes_nothing()
     assert manager(AppManager, app_spec, name="web", secret_envs={}).writes_nothing()

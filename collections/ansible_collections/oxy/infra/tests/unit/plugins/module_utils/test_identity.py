@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.oxy.infra.plugins.module_utils._identity import owned, plan, unconfirmed
+from ansible_collections.oxy.infra.plugins.module_utils._identity import all_named, owned, plan, unconfirmed
 
 DEFINITION = dict(
     project="Oxy",
@@ -253,3 +253,42 @@ def test_several_missing_or_unnamed_apps_make_an_app_rename_ambiguous():
         "oxy_apps[1].name: app 'alia-prod' is not in the account, and the environment owns 2 apps"
     )
     assert "alia-production (id a2), mention (id a3)" in problem
+
+
+def _decisions(found):
+    return {k: found[k] for k in ("droplet_rename", "firewall_rename", "app_renames", "replacements", "problems")}
+
+
+def test_with_every_name_in_the_account_the_members_cannot_change_a_decision():
+    """all_named: a pre-flight need not read the project when every name of the definition is in the account."""
+    stray = dict(
+        CONVERGED,
+        droplets=CONVERGED["droplets"] + [droplet(2, "stray", ["oxy", "api"])],
+        clusters=CONVERGED["clusters"] + [cluster("c3", "db-old", "mongodb")],
+        apps=CONVERGED["apps"] + [dict(id="a2", spec=dict(name="old-app"))],
+        firewalls=CONVERGED["firewalls"] + [dict(id="f2", name="old-fw", droplet_ids=[1])],
+        members=CONVERGED["members"] + ["do:droplet:2", "do:dbaas:c3", "do:app:a2"],
+    )
+    for case in (CONVERGED, stray):
+        assert all_named(DEFINITION, case)
+        without = dict(case, members=[])
+        assert _decisions(plan(DEFINITION, without)) == _decisions(plan(DEFINITION, case))
+        assert _decisions(plan(DEFINITION, case))["replacements"] == []
+
+
+def test_a_name_the_account_lacks_needs_the_project_read():
+    renamed = [
+        dict(DEFINITION, droplet=dict(DEFINITION["droplet"], name="oxy-api-2")),
+        dict(DEFINITION, firewalls=["oxy-api-2"]),
+        dict(DEFINITION, apps=["oxy-api", "oxy-api-2"]),
+        dict(DEFINITION, clusters=[dict(name="db-oxy-2", engine="mongodb", path="oxy_mongodb.name")]),
+    ]
+    for definition in renamed:
+        assert not all_named(definition, CONVERGED), definition
+    # Firewalls and apps count only when they were read, as in plan().
+    unread = {k: v for k, v in CONVERGED.items() if k not in ("firewalls", "apps")}
+    assert all_named(dict(DEFINITION, firewalls=["oxy-api-2"], apps=["oxy-api-2"]), unread)
+    # A rename the members decide: the renamed droplet is found only through the project.
+    definition = dict(DEFINITION, droplet=dict(DEFINITION["droplet"], name="oxy-api-2", tags=["new"]))
+    assert plan(definition, CONVERGED)["droplet_rename"] == {"id": "1", "old": "oxy-api-backend", "new": "oxy-api-2"}
+    assert plan(definition, dict(CONVERGED, members=[]))["droplet_rename"] is None

@@ -68,3 +68,97 @@ def test_the_upgrade_goes_before_a_resize(api_server, capsys):
 )
 def test_versions_compare_as_numbers(running, wanted, older):
     assert (cluster_module._version(wanted) < cluster_module._version(running)) is older
+
+
+RESTORE = dict(
+    name="db-oxy-restore-20261201093000",
+    engine="mongodb",
+    version="8.0",
+    size="db-s-1vcpu-2gb",
+    num_nodes=3,
+    region="ams3",
+)
+BACKUPS = {
+    "backups": [
+        {"created_at": "2026-11-30T02:00:00Z", "size_gigabytes": 0.05},
+        {"created_at": "2026-12-01T02:00:00Z", "size_gigabytes": 0.05},
+    ]
+}
+
+
+def writes_of(api_server):
+    return [(method, path, body) for method, path, body, _headers in api_server.requests if method != "GET"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [
+        ("2026-12-01T09:30:00Z", "2026-12-01T09:30:00Z"),
+        ("2026-12-01T10:30:00+01:00", "2026-12-01T09:30:00Z"),  # any zone, sent as UTC
+        ("2026-12-01T09:30:00", "2026-12-01T09:30:00Z"),  # no zone: UTC
+        (None, "2026-12-01T02:00:00Z"),  # the latest backup
+    ],
+)
+def test_a_restore_creates_the_cluster_from_the_backup_asked(api_server, capsys, asked, sent):
+    api_server.reply(200, {"databases": [CLUSTER]})
+    api_server.reply(200, OPTIONS)
+    api_server.reply(200, BACKUPS)
+    forking = dict(CLUSTER, id="c-2", name=RESTORE["name"], version="8.0", status="forking")
+    api_server.reply(201, {"database": forking})
+    api_server.reply(200, {"database": forking})  # the (no-)wait's look
+    restore = dict(database_name="db-oxy", backup_created_at=asked)
+    code, out = run(api_server, capsys, backup_restore=restore, **RESTORE)
+    assert code == 0 and out["changed"] is True, out
+    assert out["restored_from"] == {"database_name": "db-oxy", "backup_created_at": sent}
+    assert out["diff"]["after"]["backup_restore"] == out["restored_from"]
+    ((method, path, body),) = writes_of(api_server)
+    assert (method, path) == ("POST", "/v2/databases")
+    assert body == dict(RESTORE, backup_restore={"database_name": "db-oxy", "backup_created_at": sent})
+    assert ("GET", "/v2/databases/c-1/backups") in [(m, p) for m, p, _b, _h in api_server.requests]
+
+
+@pytest.mark.parametrize(
+    ("restore", "refusal"),
+    [
+        (
+            {"database_name": "db-oxy", "backup_created_at": "2026-11-23T00:00:00Z"},
+            "backup_restore.backup_created_at: 2026-11-23T00:00:00Z is before the oldest backup of 'db-oxy' still "
+            "kept (2026-11-30T02:00:00Z; DigitalOcean keeps them seven days)",
+        ),
+        (
+            {"database_name": "db-oxy", "backup_created_at": "2999-01-01T00:00:00Z"},
+            "backup_restore.backup_created_at: 2999-01-01T00:00:00Z is in the future",
+        ),
+        (
+            {"database_name": "db-oxy", "backup_created_at": "yesterday"},
+            "backup_restore.backup_created_at: 'yesterday' is not an ISO 8601 date-time",
+        ),
+        (
+            {"database_name": "db-gone"},
+            "backup_restore.database_name: no database cluster named 'db-gone' to restore cluster "
+            "'db-oxy-restore-20261201093000' from",
+        ),
+    ],
+)
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_restore_is_refused_before_any_write(api_server, capsys, restore, refusal, check_mode):
+    api_server.reply(200, {"databases": [CLUSTER]})
+    api_server.reply(200, OPTIONS)
+    api_server.reply(200, BACKUPS)
+    code, out = run(api_server, capsys, backup_restore=restore, _ansible_check_mode=check_mode, **RESTORE)
+    assert code == 1 and refusal in out["msg"], out
+    assert writes_of(api_server) == []
+
+
+def test_a_cluster_of_that_name_is_adopted_never_restored_again(api_server, capsys):
+    """A run killed after the create: the next one finds the cluster by name and creates nothing."""
+    restored = dict(CLUSTER, id="c-2", name=RESTORE["name"], version="8.0", status="forking")
+    api_server.reply(200, {"databases": [CLUSTER, restored]})
+    api_server.reply(200, OPTIONS)
+    api_server.reply(200, {"database": dict(restored, status="online")}, times=2)
+    restore = dict(database_name="db-oxy", backup_created_at="2026-12-01T09:30:00Z")
+    code, out = run(api_server, capsys, backup_restore=restore, **RESTORE)
+    assert code == 0 and out["changed"] is False, out
+    assert "restored_from" not in out and out["diff"]["before"] == out["diff"]["after"]
+    assert writes_of(api_server) == []
+    assert not [p for _m, p, _b, _h in api_server.requests if p.endswith("/backups")]

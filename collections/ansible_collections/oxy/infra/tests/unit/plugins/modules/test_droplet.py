@@ -62,3 +62,27 @@ def test_state_absent_without_confirmation_reads_only(api_server, capsys):
     assert code == 1 and out["refused"] is True
     assert "refusing to delete Droplet 'web' (id 1; tags oxy)" in out["msg"]
     assert [r[0] for r in api_server.requests] == ["GET"]
+
+
+def test_policy_state_keeps_the_managed_fields_and_a_weekday_only_for_weekly():
+    weekly = dict(plan="weekly", weekday="SUN", hour=4, window_length_hours=4, retention_period_days=28)
+    assert droplet_module.policy_state(weekly) == dict(plan="weekly", weekday="SUN", hour=4)
+    assert droplet_module.policy_state(dict(weekly, plan="daily")) == dict(plan="daily", hour=4)
+    assert droplet_module.policy_state(None) is None
+
+
+def test_wanted_policy_lays_the_fields_set_over_the_current_one():
+    current = dict(plan="weekly", weekday="SUN", hour=4)
+    assert droplet_module.wanted_policy(current, dict(plan="weekly", weekday=None, hour=20)) == dict(
+        plan="weekly", weekday="SUN", hour=20
+    )
+    assert droplet_module.wanted_policy(current, dict(plan="daily", weekday=None, hour=None)) == dict(
+        plan="daily", hour=4
+    )
+    assert droplet_module.wanted_policy(None, dict(plan="daily", weekday=None, hour=0)) == dict(plan="daily", hour=0)
+
+
+def test_policy_for_a_droplet_without_backups_is_refused_before_any_request(api_server, capsys):
+    code, out = run(api_server, capsys, name="web", backup_policy=dict(plan="daily"))
+    assert code == 1 and out["msg"].startswith("backup_policy: a backup policy needs backups=true")
+    assert api_server.requests == []
