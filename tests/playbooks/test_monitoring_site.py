@@ -146,7 +146,8 @@ def test_monitoring_planned_converged_unchanged_drift_named_and_put_back(sandbox
     assert verify.rc != 0
     assert "Monitoring sees the environment down:" in verify.out, verify.out[-4000:]
     assert "uptime check api.oxy.so (https://api.oxy.so) is DOWN in eu_west, us_east" in verify.out, verify.out[-4000:]
-    assert "uptime check mail.oxy.so (mail.oxy.so) is DOWN in eu_west, us_east" in verify.out
+    # (The mail host's ping check answers or not as the sandbox's public network does at that address: without
+    # machines it is no one's, so only the API's HTTPS check is certain to be down here.)
     assert sandbox.summary(since=mark)["writes"] == 0
     policy = next(p for p in do.monitoring.list_alert_policy()["policies"] if p["description"] == "db-oxy cpu_alerts")
     body = {k: policy[k] for k in ("type", "description", "compare", "value", "window", "entities", "tags", "alerts")}

@@ -164,11 +164,15 @@ def test_adopting_a_lived_in_account_changes_only_what_differs(sandbox, do, tmp_
     monitoring = {name for name in differs if name.startswith(("uptime check ", "monitoring alert policy "))}
     assert monitoring and {actions(report)[name] for name in monitoring} == {"create"}
     assert set(differs) == {*apps, *monitoring, "VPC default-ams3", "cloud firewall oxy-api-backend", "project Oxy"} | {
-        "DNS record A api.oxy.so"
+        "DNS record A api.oxy.so",
+        "Droplet oxy-api-backend",
     }
+    # The droplet had no backups: oxy_droplet.backups turns them on, with the defined policy, and nothing else.
+    droplet = {field.split(".")[0] for field in differs["Droplet oxy-api-backend"]}
+    assert droplet <= {"backups", "backup_policy"}, differs
     unchanged = {name for name, action in actions(report).items() if action == "no change"}
     assert differs["VPC default-ams3"] == ["description"]
-    assert {"SSH key oxy-ops", "Droplet oxy-api-backend", "database cluster db-oxy"} <= unchanged, differs
+    assert {"SSH key oxy-ops", "database cluster db-oxy"} <= unchanged, differs
     assert {"trusted sources db-oxy", "trusted sources db-valkey-ams3-04785"} <= unchanged  # order is no difference
     assert {f"database user db-oxy/{a[1]}" for a in lived_in.APPS} <= unchanged
 
