@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,9 +32,9 @@ from pathlib import Path
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._worktree import worktree
+from bench._worktree import require_machine_images, worktree
 from tests.fixtures.playbooks import ansible_playbook
-from tests.fixtures.sandbox import STACK_IMAGES, push_the_stack
+from tests.fixtures.sandbox import push_the_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS = {"droplet_delay": 20, "database_delay": 30, "app_delay": 15, "action_delay": 1, "firewall_delay": 1}
@@ -99,16 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    missing = [
-        name
-        for name in (*STACK_IMAGES, "OXY_SANDBOX_DROPLET_IMAGE", "OXY_SANDBOX_VALKEY_IMAGE")
-        if not os.environ.get(name)
-    ]
-    if missing:
-        sys.exit(
-            f'missing {", ".join(missing)}: run `eval "$(tests/images/build)"` and export '
-            "OXY_SANDBOX_DROPLET_IMAGE=$OXY_IMAGE_DROPLET OXY_SANDBOX_VALKEY_IMAGE=$OXY_IMAGE_VALKEY first"
-        )
+    require_machine_images()
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         baseline = stack.enter_context(worktree(args.baseline, tmp / "baseline"))

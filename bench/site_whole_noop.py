@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -41,9 +40,9 @@ import yaml
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._worktree import worktree
+from bench._worktree import require_machine_images, worktree
 from tests.fixtures.playbooks import ansible_playbook
-from tests.fixtures.sandbox import STACK_IMAGES, push_the_stack
+from tests.fixtures.sandbox import push_the_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "ad291cb"  # the commit issue 24 measured: a no-change site.yml in 34-36 s
@@ -164,16 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    missing = [
-        name
-        for name in (*STACK_IMAGES, "OXY_SANDBOX_DROPLET_IMAGE", "OXY_SANDBOX_VALKEY_IMAGE")
-        if not os.environ.get(name)
-    ]
-    if missing:
-        sys.exit(
-            f'missing {", ".join(missing)}: run `eval "$(tests/images/build)"` and export '
-            "OXY_SANDBOX_DROPLET_IMAGE=$OXY_IMAGE_DROPLET OXY_SANDBOX_VALKEY_IMAGE=$OXY_IMAGE_VALKEY first"
-        )
+    require_machine_images()
     droplet = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())["oxy_droplet"]["name"]
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
