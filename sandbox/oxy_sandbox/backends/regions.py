@@ -4,7 +4,8 @@ While a region is down:
 - a call about one of its resources (a droplet, its actions and sub-resources, a database cluster and
   everything under it, a VPC, an app whose region is served from it) is answered ``503 service_unavailable``
   with DigitalOcean's error body, as its API answers a region it cannot reach; so is a create in it (a
-  droplet, a cluster, a VPC, an app, an image transfer to it) and an app's move to it;
+  droplet, a cluster, a VPC, an app, an image transfer to it) and an app's move to it; an app's move out of
+  it is taken (App Platform's control plane is global: the app is redeployed in its new region);
 - lists still answer, with the region's resources in them as they were (DigitalOcean's control plane is
   global: what is gone is the region's data centre, not the record of what was there);
 - its machines (droplets' containers) and its clusters' servers are paused: they stop answering and keep
@@ -13,7 +14,6 @@ While a region is down:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 
@@ -64,9 +64,15 @@ class RegionsBackend(Backend):
         app = self.store.get("apps", ref)
         return app["spec"]["region"] if app else None
 
-    def refusal(self, path: str) -> APIError | None:
-        """The answer to a request about a resource of a region that is down (else None)."""
+    def refusal(self, path: str, method: str = "GET") -> APIError | None:
+        """The answer to a request about a resource of a region that is down (else None).
+
+        An app's new spec (``PUT /v2/apps/{id}``) goes to the backend, which refuses it while the spec's region
+        is down: App Platform's control plane is global, so an app is moved out of a region that is down (its
+        deployment runs in the new region), and any other edit of it is refused there."""
         if not self.down:
+            return None
+        if method.upper() == "PUT" and re.match(r"^/v2/apps/[^/]+/?$", path):
             return None
         try:
             self.refuse(self.region_of(path))
@@ -101,9 +107,11 @@ class RegionsBackend(Backend):
         container = self.sb.caching._container(cluster_id)
         if container is None:
             return
-        with contextlib.suppress(Exception):
+        try:
             container.reload()
             if pause and container.status == "running":
                 container.pause()
             elif not pause and container.status == "paused":
                 container.unpause()
+        except Exception:  # a server gone meanwhile: nothing to pause; anything else is worth a line in the log
+            log.exception("could not %s the server of cluster %s", "pause" if pause else "unpause", cluster_id)
