@@ -15,9 +15,11 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from . import routes
+from .backends import nameserver, relay
 from .backends.caching import CacheServers
 from .backends.machines import PUBLIC_BRIDGE, PUBLIC_RANGE, Machines, instance_id
 from .backends.netfilter import Enforcer
+from .backends.registry import HOSTNAME as registry_host
 from .backends.registry import Registry
 from .core import Sandbox, Settings
 from .coverage import Coverage
@@ -118,7 +120,7 @@ def create_app(sandbox: Sandbox) -> FastAPI:
             elif refused := request.app.state.coverage.refusal(request.method, path):
                 error, headers = refused
                 response = error_response(error.status, error.message, error.error_id, headers=headers, path=path)
-            elif outage := sb.regions.refusal(path):  # a resource of a region that is down
+            elif outage := sb.regions.refusal(path, request.method):  # a resource of a region that is down
                 response = error_response(outage.status, outage.message, outage.error_id, path=path)
             else:
                 with sb.serving(token):
@@ -239,34 +241,41 @@ def attach_backends(
     if stale:
         log.warning("removed VPC networks of sandboxes with no machine left: %s", ", ".join(stale))
     if Enforcer.available():
-        public = machines.public
-        reserved = (public.operator, public.outside, *public.registry_candidates())
-        sb.netfilter = Enforcer(instance, reserved=reserved, bridge=PUBLIC_BRIDGE)
+        sb.netfilter = Enforcer(instance, reserved=machines.public.reserved(), bridge=PUBLIC_BRIDGE)
         stale = Enforcer.prune(keep=machines.instances() | {instance})
         if stale:
             log.warning("removed firewall chains of sandboxes with no machine left: %s", ", ".join(stale))
     else:
         log.warning("iptables is not usable here: cloud firewalls are recorded, not enforced")
-    if registry_dir and tls_dir and Registry.available():
-        for address in machines.public.registry_candidates():
-            if not machines.claim_address(address):
-                continue
-            sb.registry = Registry(registry_dir, tls_dir, address)
-            machines.registry_address = address
+    # One slot of service addresses per sandbox on this machine (the first free one: a restarted sandbox
+    # comes back on the same addresses unless another took them meanwhile).
+    slot = next(
+        (s for s in machines.public.service_slots() if not any(machines.serving(s[k], SLOT_PORTS[k]) for k in s)),
+        None,
+    )
+    if slot is None:
+        log.warning("no free service addresses on the public network: no registry, DNS server or mail relay")
+    elif registry_dir and tls_dir and Registry.available():
+        if machines.claim_address(slot["registry"], SLOT_PORTS["registry"]):
+            sb.registry = Registry(registry_dir, tls_dir, slot["registry"])
+            machines.registry_address = slot["registry"]
             try:
                 sb.registry.start()
             except RuntimeError as exc:
                 log.warning("%s", exc)
                 sb.registry = None
-            break
     else:
         log.warning("no container registry: Debian's docker-registry is not installed")
+    if slot is not None:
+        start_mail(sb, machines, slot, tls_dir)
     sb.machines_note = "droplets are machines"
     log.warning(
-        "droplets are machines (image %s) on %s; registry: %s",
+        "droplets are machines (image %s) on %s; registry: %s; DNS: %s; mail relay: %s",
         droplet_image,
         public_range,
         sb.registry.address if sb.registry else "none",
+        sb.dns.address if sb.dns else "none",
+        sb.relay.address if sb.relay else "none",
     )
     sb.droplets.reconcile()
     sb.caching, why = CacheServers.connect(machines, valkey_image, tls_dir)
@@ -275,12 +284,48 @@ def attach_backends(
     sb.databases.reconcile()
 
 
+# What answers on each address of a service slot (another sandbox holds the slot when one of them does).
+SLOT_PORTS = {"registry": (443,), "dns": (nameserver.PORT,), "relay": (relay.SUBMISSION_PORT, relay.MX_PORT)}
+
+
+def start_mail(sb: Sandbox, machines: Machines, slot: dict[str, str], tls_dir: Path | None) -> None:
+    """The sandbox's DNS server and mail relay stand-in on the slot's addresses, as far as they can start."""
+    if tls_dir and machines.claim_address(slot["relay"], SLOT_PORTS["relay"]):
+        service = relay.Relay(sb.store, slot["relay"], tls_dir, lambda: sb.settings.relay_password)
+        try:
+            service.start()
+            sb.relay = service
+        except Exception as exc:  # noqa: BLE001 - the sandbox serves without a relay, and says why
+            log.warning("no mail relay on %s: %s", slot["relay"], exc)
+
+    def services() -> tuple[dict[str, str], dict[str, str]]:
+        hosts = {registry_host: machines.registry_address}
+        texts = {}
+        if sb.relay is not None:
+            hosts[relay.HOSTNAME] = sb.relay.address
+            texts[relay.SPF_NAME] = f"v=spf1 ip4:{sb.relay.address} -all"
+        return hosts, texts
+
+    if machines.claim_address(slot["dns"], SLOT_PORTS["dns"]):
+        server = nameserver.DnsServer(nameserver.Answers(sb, services, machines.public.subnet), slot["dns"])
+        try:
+            server.start()
+            sb.dns = server
+            machines.dns_address = server.address
+        except OSError as exc:
+            log.warning("no DNS server on %s:53: %s", slot["dns"], exc)
+
+
 def detach_backends(sb: Sandbox) -> None:
-    """The sandbox stops: its registry stops; machines, cluster servers and firewall rules stay, as droplets
-    and clusters outlive the API."""
+    """The sandbox stops: its registry, DNS server and mail relay stop; machines, cluster servers and firewall
+    rules stay, as droplets and clusters outlive the API."""
     sb.monitoring.stop()
     if sb.registry is not None:
         sb.registry.stop()
+    if sb.dns is not None:
+        sb.dns.stop()
+    if sb.relay is not None:
+        sb.relay.stop()
     if sb.caching is not None:
         sb.caching.close()
     if sb.machines is not None:

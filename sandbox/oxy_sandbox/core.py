@@ -109,6 +109,16 @@ class Settings(BaseModel):
         description="seconds between probes of uptime checks and evaluations of alert policies (one probe "
         "stands for one of DigitalOcean's one-minute rounds: an alert's period of 2m is two probes)",
     )
+    relay_password: str = Field(
+        "sandbox-relay-password",
+        min_length=1,
+        description="the password of the mail relay stand-in's user oxy-relay (port 587, after STARTTLS)",
+    )
+    smtp_outbound_blocked: bool = Field(
+        True,
+        description="as on new DigitalOcean accounts: TCP to port 25 leaving a droplet for any address outside its "
+        "VPC is dropped (false: an account whose block support lifted)",
+    )
 
 
 class RateLimiter:
@@ -194,6 +204,8 @@ class Sandbox:
         self.netfilter = None
         self.registry = None
         self.caching = None
+        self.dns = None  # backends.nameserver.DnsServer
+        self.relay = None  # backends.relay.Relay
         self.machines_note = "machines are off"
         self.caching_note = "machines are off"
         # One backend per resource family (moto's models): state, rules, lifecycle, side effects.
@@ -207,6 +219,7 @@ class Sandbox:
         from .backends.networking import NetworkingBackend
         from .backends.projects import ProjectsBackend
         from .backends.regions import RegionsBackend
+        from .backends.relay import MailBackend
 
         self.account = AccountBackend(self)
         self.networking = NetworkingBackend(self)
@@ -218,6 +231,7 @@ class Sandbox:
         self.projects = ProjectsBackend(self)
         self.domains = DomainsBackend(self)
         self.monitoring = MonitoringBackend(self)
+        self.mail = MailBackend(self)  # the relay stand-in's messages; the DNS server and relay themselves: app.py
 
     @staticmethod
     @contextlib.contextmanager

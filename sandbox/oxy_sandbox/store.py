@@ -44,6 +44,7 @@ KINDS = (
     "uptime_alerts",
     "alert_policies",
     "notifications",
+    "mail_messages",
 )
 
 

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
     from .droplets import DropletsBackend
     from .images import ImagesBackend
     from .machines import Machines
+    from .nameserver import DnsServer
     from .netfilter import Enforcer
     from .networking import NetworkingBackend
     from .projects import ProjectsBackend
     from .regions import RegionsBackend
     from .registry import Registry
+    from .relay import Relay
 
 ACCOUNT_UUID = "b6fr89dbf6d9156cace5f3c78dc9851d957381ef"
 OWNER_ID = 258992
@@ -39,6 +41,8 @@ class Host(Protocol):
     netfilter: Enforcer | None
     registry: Registry | None
     caching: CacheServers | None
+    dns: DnsServer | None
+    relay: Relay | None
 
     def may(self, scope: str) -> bool: ...
 

@@ -61,6 +61,8 @@ CAPABILITIES = [
     "LINUX_IMMUTABLE",
 ]
 SSH_TIMEOUT = 180.0
+# Sandboxes that may serve side by side on one machine, each with its registry, DNS server and mail relay.
+SERVICE_SLOTS = 5
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,33 @@ class PublicNetwork:
     def registry_candidates(self) -> list[str]:
         """Where a sandbox's registry may listen: one address each, below ``outside``."""
         top = self.subnet.broadcast_address
-        return [str(top - n) for n in range(2, 7)]
+        return [str(top - n) for n in range(2, 2 + SERVICE_SLOTS)]
+
+    def dns_candidates(self) -> list[str]:
+        """Where a sandbox's DNS server may listen (slot ``i`` goes with registry candidate ``i``)."""
+        top = self.subnet.broadcast_address
+        return [str(top - n) for n in range(2 + SERVICE_SLOTS, 2 + 2 * SERVICE_SLOTS)]
+
+    def relay_candidates(self) -> list[str]:
+        """Where a sandbox's mail relay stand-in may listen (slot ``i`` as above)."""
+        top = self.subnet.broadcast_address
+        return [str(top - n) for n in range(2 + 2 * SERVICE_SLOTS, 2 + 3 * SERVICE_SLOTS)]
+
+    def service_slots(self) -> list[dict[str, str]]:
+        """One set of service addresses per sandbox on this machine: ``{registry, dns, relay}``."""
+        return [
+            {"registry": r, "dns": d, "relay": m}
+            for r, d, m in zip(self.registry_candidates(), self.dns_candidates(), self.relay_candidates(), strict=True)
+        ]
+
+    def reserved(self) -> tuple[str, ...]:
+        """This machine's own addresses on the network (no droplet may send from them)."""
+        return (self.operator, self.outside, *(a for slot in self.service_slots() for a in slot.values()))
 
     def pool(self) -> list[str]:
-        """Addresses droplets get: everything but the gateway and the top few (vantage points)."""
+        """Addresses droplets get: everything but the gateway and the top few (vantage points, services)."""
         hosts = list(self.subnet.hosts())
-        return [str(h) for h in hosts[1:-6]]
+        return [str(h) for h in hosts[1 : -(2 + 3 * SERVICE_SLOTS)]]
 
 
 def instance_id(state: str | None) -> str:
@@ -132,6 +155,17 @@ def _tar(files: dict[str, tuple[bytes, int]], dirs: dict[str, int]) -> bytes:
     return buf.getvalue()
 
 
+def _bridge_addresses() -> set[str] | None:
+    """This machine's IPv4 addresses on the public network's bridge (None when ``ip`` cannot tell)."""
+    try:
+        proc = subprocess.run(
+            ["ip", "-j", "-4", "addr", "show", "dev", PUBLIC_BRIDGE], capture_output=True, text=True, check=False
+        )
+        return {a["local"] for link in json.loads(proc.stdout) for a in link.get("addr_info", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def ssh_answers(address: str, timeout: float = 1.0) -> bool:
     """True when an SSH server greets on ``address``:22."""
     try:
@@ -152,6 +186,7 @@ class Machines:
         self.public = public
         self.ca_pem = ca_pem
         self.registry_address = public.operator
+        self.dns_address: str | None = None  # the sandbox's DNS server, once it runs: droplets resolve with it
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="machines")
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -208,9 +243,21 @@ class Machines:
         )
         return ""
 
-    def claim_address(self, address: str) -> bool:
-        """Give this machine ``address`` on the public network, unless another sandbox serves there."""
-        with contextlib.suppress(OSError), socket.create_connection((address, 443), timeout=0.5):
+    def serving(self, address: str, ports: tuple[int, ...]) -> bool:
+        """Whether something answers on one of ``ports`` of ``address`` (another sandbox's service: every sandbox
+        here serves on this machine's own addresses of the bridge, so only those are asked) or a machine holds
+        the address."""
+        local = _bridge_addresses()
+        if local is None or address in local:
+            for port in ports:
+                with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=0.5):
+                    return True
+        return address in self.used_public_addresses()
+
+    def claim_address(self, address: str, ports: tuple[int, ...] = (443,)) -> bool:
+        """Give this machine ``address`` on the public network, unless another sandbox serves there (one of
+        ``ports`` answers) or a machine holds it."""
+        if self.serving(address, ports):
             return False
         proc = subprocess.run(
             ["ip", "addr", "replace", f"{address}/32", "dev", PUBLIC_BRIDGE], capture_output=True, check=False
@@ -337,6 +384,9 @@ class Machines:
             tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
             mounts=[docker.types.Mount(target="/var/lib/docker", source=disk, type="volume")],
             extra_hosts={"registry.digitalocean.com": self.registry_address},
+            # Docker's resolver in the machine forwards what it does not know itself (the Valkey servers'
+            # aliases) to the sandbox's DNS server, as DigitalOcean's droplets ask its resolvers.
+            dns=[self.dns_address] if self.dns_address else None,
             **self._limits(droplet["size"]),
         )
         networking = api.create_networking_config(
@@ -362,7 +412,19 @@ class Machines:
         dirs = {"/root/.ssh": 0o700, "/var/lib/cloud": 0o755, "/var/lib/cloud/instance": 0o700}
         api.put_archive(container["Id"], "/", _tar(files, dirs))
         api.start(container["Id"])
+        self.name_resolver(container["Id"])
         self.wait_for_ssh(addresses["public"])
+
+    def name_resolver(self, container_id: str) -> None:
+        """The sandbox's DNS server as the machine's second name server, after Docker's own (127.0.0.11, which
+        asks it too): a Docker engine in the droplet skips a loopback name server, so its containers resolve
+        with this one (as a droplet's containers ask DigitalOcean's resolvers)."""
+        if not self.dns_address:
+            return
+        line = f"nameserver {self.dns_address}"
+        script = f"grep -qx '{line}' /etc/resolv.conf || echo '{line}' >> /etc/resolv.conf"
+        with contextlib.suppress(docker.errors.DockerException):
+            self.docker.api.exec_start(self.docker.api.exec_create(container_id, ["sh", "-c", script])["Id"])
 
     def _limits(self, size: dict) -> dict:
         return {"mem_limit": f"{size['memory']}m", "cpu_period": 100_000, "cpu_quota": size["vcpus"] * 100_000}
@@ -394,6 +456,7 @@ class Machines:
         else:
             container.stop(timeout=20)
         if on or restart:
+            self.name_resolver(container.id)
             self.wait_for_ssh(droplet["_addresses"]["public"])
 
     def resize(self, droplet: dict, size: dict) -> None:

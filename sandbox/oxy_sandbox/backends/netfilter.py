@@ -11,6 +11,10 @@ pass; inbound traffic to its addresses passes only as an inbound rule allows (pr
 source addresses, droplets or tags); outbound traffic from it only as an outbound rule allows;
 the rest is dropped. A droplet without a firewall is open, as on DigitalOcean. IPv6 sources are
 ignored: the machines have IPv4 only.
+
+While the sandbox's setting ``smtp_outbound_blocked`` holds (the default, as for new DigitalOcean
+accounts), TCP to port 25 leaving any machine for an address outside its VPC is dropped first, whatever
+its firewalls allow.
 """
 
 from __future__ import annotations
@@ -45,6 +49,18 @@ def _addresses_of(targets: dict, droplets: list[dict]) -> list[str]:
         if droplet["id"] in ids or tags & set(droplet.get("tags") or []):
             found += [f"{a}/32" for a in droplet["_addresses"].values() if a]
     return found
+
+
+def smtp_block(droplets: list[dict], vpc_ranges: dict[str, str]) -> list[list[str]]:
+    """DigitalOcean's block of outbound SMTP on new accounts: TCP to port 25 that leaves a machine for any
+    address outside its VPC is dropped, whatever its firewalls allow (submission on 587 is not blocked)."""
+    rules = []
+    for droplet in sorted((d for d in droplets if d.get("_addresses")), key=lambda d: d["id"]):
+        vpc = vpc_ranges.get(droplet.get("vpc_uuid") or "")
+        for address in (a for a in droplet["_addresses"].values() if a):
+            inside = ["!", "-d", vpc] if vpc else []
+            rules.append(["-s", f"{address}/32", *inside, "-p", "tcp", "--dport", "25", "-j", "DROP"])
+    return rules
 
 
 def ruleset(firewalls: list[dict], droplets: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
@@ -107,11 +123,17 @@ class Enforcer:
         except OSError:
             return False
 
-    def sync(self, firewalls: list[dict], droplets: list[dict]) -> bool:
-        """Rebuild the chains when their rules changed; True when they were rewritten."""
+    def sync(
+        self, firewalls: list[dict], droplets: list[dict], smtp_blocked: bool = False, vpc_ranges: dict | None = None
+    ) -> bool:
+        """Rebuild the chains when their rules changed; True when they were rewritten.
+
+        ``smtp_blocked``: outbound port 25 is dropped for every machine (``smtp_block``), before any firewall
+        rule lets it out."""
         inbound, outbound = ruleset(firewalls, droplets)
         spoofed = [["-i", self.bridge, "-s", f"{a}/32", "-j", "DROP"] for a in self.reserved] if self.bridge else []
-        rules = (tuple(map(tuple, inbound)), tuple(map(tuple, spoofed + outbound)))
+        blocked = smtp_block(droplets, vpc_ranges or {}) if smtp_blocked else []
+        rules = (tuple(map(tuple, inbound)), tuple(map(tuple, spoofed + blocked + outbound)))
         with self._lock:
             if rules == self._applied:
                 return False

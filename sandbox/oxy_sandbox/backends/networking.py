@@ -279,10 +279,14 @@ class NetworkingBackend(Backend):
                         changing["droplet_ids"].remove(droplet_id)
 
     def sync_firewalls(self) -> None:
-        """The host's iptables rules follow the firewalls, the machines' addresses and their tags."""
+        """The host's iptables rules follow the firewalls, the machines' addresses and their tags (and the
+        setting ``smtp_outbound_blocked``)."""
         if self.sb.netfilter is None:
             return
         with self.store.lock:
             firewalls = self.store.all("firewalls")
             droplets = [d for d in self.store.all("droplets") if d.get("_machine")]
-        self.sb.netfilter.sync(firewalls, droplets)
+            vpc_ranges = {v["id"]: v["ip_range"] for v in self.store.all("vpcs")}
+        self.sb.netfilter.sync(
+            firewalls, droplets, smtp_blocked=self.settings.smtp_outbound_blocked, vpc_ranges=vpc_ranges
+        )

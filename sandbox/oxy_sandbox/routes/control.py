@@ -35,19 +35,22 @@ async def config_put(body: dict, sb: Sandbox = Depends(sandbox)) -> dict:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise APIError(422, f"sandbox settings refused: {problems}") from exc
+    sb.networking.sync_firewalls()  # smtp_outbound_blocked: the machines' outbound port 25 follows at once
     return sb.settings.model_dump()
 
 
 @router.get("/machines")
 def machines(sb: Sandbox = Depends(sandbox)) -> dict:
-    """Whether droplets are real machines here, the public network they live on, and the servers of Valkey
-    clusters (by cluster id: container, public and private IPv4, host names, port, whether it answers).
+    """Whether droplets are real machines here, the public network they live on, the sandbox's services on it
+    (registry, DNS server, mail relay stand-in), and the servers of Valkey clusters (by cluster id: container,
+    public and private IPv4, host names, port, whether it answers).
 
     It asks Docker and the servers: it runs off the event loop (a plain ``def``).
     """
+    mail = sb.mail.describe()
     if sb.machines is None:
-        return {"enabled": False, "reason": sb.machines_note}
-    info = sb.machines.describe()
+        return {"enabled": False, "reason": sb.machines_note, **mail}
+    info = {**sb.machines.describe(), **mail}
     info["enabled"] = sb.settings.machines
     info["firewalls_enforced"] = sb.netfilter is not None
     info["registry"] = sb.registry.address if sb.registry else None
@@ -110,8 +113,28 @@ async def coverage(request: Request) -> dict:
 @router.get("/secrets")
 async def secrets(sb: Sandbox = Depends(sandbox)) -> dict:
     """Every password the sandbox has issued, so tests can prove none of them reaches output: the databases'
-    (``secrets``) and the registry's (``registry``; its user names are the same secrets)."""
-    return {"secrets": sb.databases.secrets(), "registry": sb.registry.secrets() if sb.registry else []}
+    (``secrets``), the registry's (``registry``; its user names are the same secrets) and the mail relay's
+    (``relay``: the password of its user oxy-relay)."""
+    return {
+        "secrets": sb.databases.secrets(),
+        "registry": sb.registry.secrets() if sb.registry else [],
+        "relay": sb.mail.secrets(),
+    }
+
+
+@router.get("/mail/messages")
+async def mail_messages(sb: Sandbox = Depends(sandbox)) -> dict:
+    """Every message the mail relay stand-in accepted, oldest first: ``{"messages": [{"id", "received_at",
+    "port" (587 or 25), "client_address", "helo", "tls", "auth_user", "mail_from", "rcpt_tos", "data"}]}``;
+    ``data`` is the message's raw RFC 5322 text."""
+    return {"messages": sb.mail.messages()}
+
+
+@router.delete("/mail/messages")
+async def mail_messages_clear(sb: Sandbox = Depends(sandbox)) -> dict:
+    """Forget every message the relay kept."""
+    sb.mail.forget()
+    return {"messages": []}
 
 
 @router.post("/droplets/{droplet_id}/backup", status_code=201)
