@@ -230,13 +230,15 @@ def attach_backends(
     says which."""
     instance = instance_id(state)
     ca_pem = (tls_dir / "ca.pem").read_bytes() if tls_dir and (tls_dir / "ca.pem").exists() else None
-    machines, why = Machines.connect(droplet_image, instance, public_range, ca_pem)
+    disk_dir = Path(state).parent / "disks" if state else None  # bounded droplet disks (droplet_disk_gib)
+    machines, why = Machines.connect(droplet_image, instance, public_range, ca_pem, disk_dir)
     if machines is None:
         sb.machines_note = f"droplets have no machines: {why}"
         sb.caching_note = f"Valkey clusters have no servers: {why}"
         log.warning("%s", sb.machines_note)
         return
     sb.machines = machines
+    machines.disk_gib = lambda: sb.settings.droplet_disk_gib
     stale = machines.prune_networks(keep=machines.instances() | {instance})
     if stale:
         log.warning("removed VPC networks of sandboxes with no machine left: %s", ", ".join(stale))

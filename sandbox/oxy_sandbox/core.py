@@ -103,6 +103,14 @@ class Settings(BaseModel):
     machines: bool = Field(
         True, description="new droplets boot real machines (when the sandbox has a Docker engine and the image)"
     )
+    droplet_disk_gib: float | None = Field(
+        None,
+        ge=0.0625,
+        le=1024,
+        description="new droplets' disks (their /var/lib/docker, where a droplet keeps its images and volumes) are "
+        "a filesystem of this many GiB, which a droplet can fill (null: an ordinary Docker volume, unbounded); "
+        "the disk alert policies read it (with machines)",
+    )
     uptime_interval: float = Field(
         60.0,
         ge=0.05,

@@ -1,4 +1,5 @@
-"""Uptime checks probe a droplet's machine from the outside; alert policies read its real usage.
+"""Uptime checks probe a droplet's machine from the outside; alert policies read its real usage: a droplet
+whose disk is bounded (``droplet_disk_gib``) fills it, and its disk alert fires, then resolves once freed.
 
 Needs a Docker engine and the droplet image, like the other machine tests (skipped without them).
 """
@@ -33,7 +34,7 @@ def _wait(what, timeout: float = 60.0):
 def test_a_machine_is_probed_from_outside_and_its_disk_alert_fires_and_resolves(
     machines, do, key_pair, account, sandbox
 ):
-    sandbox.configure(uptime_interval=INTERVAL)
+    sandbox.configure(uptime_interval=INTERVAL, droplet_disk_gib=1)
     try:
         droplet = wait_active(do, create(do, key_pair, account["id"], monitoring=True)["id"])
         public = address(droplet, "public")
@@ -47,7 +48,7 @@ def test_a_machine_is_probed_from_outside_and_its_disk_alert_fires_and_resolves(
             "type": "v1/insights/droplet/disk_utilization_percent",
             "description": "disk",
             "compare": "GreaterThan",
-            "value": 0,
+            "value": 80,
             "window": "5m",
             "entities": [str(droplet["id"])],
             "tags": [],
@@ -59,14 +60,34 @@ def test_a_machine_is_probed_from_outside_and_its_disk_alert_fires_and_resolves(
         def state() -> dict:
             return next(c for c in sandbox.control("GET", "monitoring")["checks"] if c["id"] == check["id"])
 
+        def samples() -> dict:
+            seen = next(p for p in sandbox.control("GET", "monitoring")["policies"] if p["uuid"] == disk["uuid"])
+            return seen.get("last_samples") or {}
+
         _wait(lambda: state()["status"] == "UP")  # user_data's listener on port 80 is up
         assert state()["last_probe"]["vantage"] == f"outside ({machines['outside_address']})"
         notes = lambda: sandbox.control("GET", "notifications")["notifications"]  # noqa: E731
-        fired = _wait(lambda: [n for n in notes() if n.get("policy_uuid") == disk["uuid"]])
-        assert fired[0]["status"] == "firing" and fired[0]["droplet_id"] == droplet["id"]
-        assert "disk_utilization_percent above 0" in fired[0]["subject"]
-        do.monitoring.update_alert_policy(disk["uuid"], {**policy, "value": 100})  # a disk is never over 100%
-        _wait(lambda: [n for n in notes() if n.get("policy_uuid") == disk["uuid"] and n["status"] == "resolved"])
+        alerts = lambda status: [  # noqa: E731
+            n for n in notes() if n.get("policy_uuid") == disk["uuid"] and n["status"] == status
+        ]
+
+        # The droplet's disk is a 1 GiB filesystem of its own, nearly empty: sampled, below the threshold.
+        size = ssh(key_pair, public, "df -P --block-size=1M /var/lib/docker | tail -1")
+        assert size.returncode == 0, size.stderr
+        assert 900 < int(size.stdout.split()[1]) <= 1024, size.stdout
+        assert _wait(lambda: samples().get(str(droplet["id"])) is not None)
+        assert samples()[str(droplet["id"])] < 80 and not alerts("firing")
+        # Filled past the threshold from inside the droplet: the alert fires; the file removed: it resolves.
+        filled = ssh(key_pair, public, "fallocate -l 900M /var/lib/docker/filler && sync")
+        assert filled.returncode == 0, filled.stderr
+        fired = _wait(lambda: alerts("firing"))
+        assert fired[0]["droplet_id"] == droplet["id"]
+        assert "disk_utilization_percent above 80" in fired[0]["subject"]
+        assert samples()[str(droplet["id"])] > 80
+        freed = ssh(key_pair, public, "rm /var/lib/docker/filler && sync")
+        assert freed.returncode == 0, freed.stderr
+        _wait(lambda: alerts("resolved"))
+        assert samples()[str(droplet["id"])] < 80
 
         assert ssh(key_pair, public, "pkill -f 'http.server 80'").returncode in (0, 1)
         _wait(lambda: state()["status"] == "DOWN")
@@ -74,4 +95,4 @@ def test_a_machine_is_probed_from_outside_and_its_disk_alert_fires_and_resolves(
         assert {n["recipient"] for n in down} == {"ops@oxy.so", "#oxy"}
         assert "secret" not in str(notes())
     finally:
-        sandbox.configure(uptime_interval=60)
+        sandbox.configure(uptime_interval=60, droplet_disk_gib=None)

@@ -12,6 +12,15 @@
   image ``oxy-<sandbox>-image-<id>`` and its disk volume copied to ``oxy-<sandbox>-image-<id>-disk``; a
   droplet created from the image boots that Docker image with a copy of that volume. Deleting the image
   removes both.
+- With the setting ``droplet_disk_gib``, a droplet's disk volume is a real filesystem of that size, so a
+  droplet can fill it: an ext4 filesystem in a sparse image file ``<state dir>/disks/<disk name>.img``,
+  loop-mounted by the sandbox on ``<state dir>/disks/<disk name>`` and handed to Docker as a local volume
+  bound to that mount point. Snapshots copy its files (sparse files stay sparse) like any volume's; a
+  destroyed droplet or a reset unmounts it, frees its loop device and deletes the file; a stopped sandbox
+  leaves the disks of the machines that outlive it mounted (and frees any no machine uses), and a restarted
+  one mounts again those that are not (a rebooted host); disks of sandboxes with no machine left (one
+  killed before its reset) are freed when a sandbox starts. Without the setting a disk is an ordinary Docker
+  volume, as large as this machine's disk.
 - Every Docker call runs on a worker thread; the droplet's status follows: ``new`` until the
   container runs and SSH answers, then ``active``; actions complete when the machine did them.
 """
@@ -19,18 +28,24 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import ipaddress
 import json
 import logging
+import os
+import re
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 
@@ -63,6 +78,64 @@ CAPABILITIES = [
 SSH_TIMEOUT = 180.0
 # Sandboxes that may serve side by side on one machine, each with its registry, DNS server and mail relay.
 SERVICE_SLOTS = 5
+# The mount point of a bounded droplet disk (``Machines.disk_name``): its sandbox's instance is the group.
+DISK_MOUNT = re.compile(r"^oxy-([0-9a-f]{10})-droplet-\d+-disk$")
+# Seconds a sandbox's new volume protects its disks from another sandbox's prune (its machine comes next).
+DISK_GRACE = 600.0
+
+
+def _run(*command: str) -> subprocess.CompletedProcess:
+    """Run a command of this machine's (mount, losetup, mkfs); raise with its stderr when it fails."""
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {proc.stderr.strip() or proc.returncode}")
+    return proc
+
+
+def _unescape(field: str) -> str:
+    """A field of ``/proc/mounts`` with its octal escapes (``\\040`` for a space) decoded."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _mounts() -> dict[str, str]:
+    """This machine's mounts: mount point -> source device (``/proc/mounts``)."""
+    found = {}
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            fields = line.split()
+            if len(fields) >= 2:
+                found[_unescape(fields[1])] = _unescape(fields[0])
+    return found
+
+
+def _loop_devices(image: Path) -> list[str]:
+    """The loop devices backed by ``image`` (``losetup -j``)."""
+    proc = subprocess.run(["losetup", "-j", str(image)], capture_output=True, text=True, check=False)
+    return [line.split(":", 1)[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def _backing_file(device: str) -> str | None:
+    """The file behind the loop device ``device`` (None when it is not one, or is free)."""
+    name = os.path.basename(device)
+    with contextlib.suppress(OSError), open(f"/sys/block/{name}/loop/backing_file") as backing:
+        return backing.read().strip()
+    return None
+
+
+def free_disk(mount: Path, image: Path | None) -> None:
+    """Unmount a bounded disk, free its loop devices, delete its image file and mount point (what is there)."""
+    source = _mounts().get(str(mount))
+    if source is not None:
+        image = image or (Path(found) if (found := _backing_file(source)) else None)
+        if subprocess.run(["umount", str(mount)], capture_output=True, check=False).returncode != 0:
+            # Still busy (a container being removed): detached now, the loop device follows its last user.
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+    if image is not None:
+        for device in _loop_devices(image):
+            subprocess.run(["losetup", "-d", device], capture_output=True, check=False)
+        image.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        mount.rmdir()
 
 
 @dataclass(frozen=True)
@@ -179,12 +252,24 @@ def ssh_answers(address: str, timeout: float = 1.0) -> bool:
 class Machines:
     """The Docker side of droplets. Methods named ``*_async`` return at once; the rest block."""
 
-    def __init__(self, client, image: str, instance: str, public: PublicNetwork, ca_pem: bytes | None = None):
+    def __init__(
+        self,
+        client,
+        image: str,
+        instance: str,
+        public: PublicNetwork,
+        ca_pem: bytes | None = None,
+        disk_dir: Path | None = None,
+    ):
         self.docker = client
         self.image = image
         self.instance = instance
         self.public = public
         self.ca_pem = ca_pem
+        # Where bounded droplet disks live (their image files and mount points); the size of new ones in GiB
+        # (None: unbounded), read when a disk is made (the app points it at the setting droplet_disk_gib).
+        self.disk_dir = Path(disk_dir) if disk_dir else Path(tempfile.gettempdir()) / f"oxy-sandbox-{instance}-disks"
+        self.disk_gib: Callable[[], float | None] = lambda: None
         self.registry_address = public.operator
         self.dns_address: str | None = None  # the sandbox's DNS server, once it runs: droplets resolve with it
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="machines")
@@ -194,8 +279,16 @@ class Machines:
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
-    def connect(cls, image: str | None, instance: str, public_range: str, ca_pem: bytes | None = None):
-        """Machines on the local Docker engine, or (None, why) when there can be none."""
+    def connect(
+        cls,
+        image: str | None,
+        instance: str,
+        public_range: str,
+        ca_pem: bytes | None = None,
+        disk_dir: Path | None = None,
+    ):
+        """Machines on the local Docker engine, or (None, why) when there can be none; the bounded disks of
+        sandboxes with no machine left are freed, this sandbox's own are mounted (again)."""
         if not image:
             return None, "no droplet image configured (--droplet-image or OXY_SANDBOX_DROPLET_IMAGE)"
         try:
@@ -207,10 +300,15 @@ class Machines:
             client.images.get(image)
         except Exception:  # noqa: BLE001
             return None, f"the droplet image {image} is not built (tests/images/build)"
-        machines = cls(client, image, instance, PublicNetwork(ipaddress.ip_network(public_range)), ca_pem)
+        machines = cls(client, image, instance, PublicNetwork(ipaddress.ip_network(public_range)), ca_pem, disk_dir)
         problem = machines.ensure_public_network()
         if problem:
             return None, problem
+        stale = machines.prune_disks(keep=machines.instances() | machines.volume_owners() | {instance})
+        if stale:
+            log.warning("freed droplet disks of sandboxes with no machine left: %s", ", ".join(stale))
+        for problem in machines.mount_disks():
+            log.warning("%s", problem)
         return machines, ""
 
     def ensure_public_network(self) -> str:
@@ -299,6 +397,18 @@ class Machines:
     def disk_name(self, droplet_id: int) -> str:
         return f"{self.container_name(droplet_id)}-disk"
 
+    def disk_image(self, droplet_id: int) -> Path:
+        """The image file of droplet ``droplet_id``'s disk when it is bounded (``droplet_disk_gib``)."""
+        return self.disk_dir / f"{self.disk_name(droplet_id)}.img"
+
+    def disk_mount(self, droplet_id: int) -> Path:
+        """Where the sandbox mounts that image file (the disk volume is bound to it)."""
+        return self.disk_dir / self.disk_name(droplet_id)
+
+    def disk_bounded(self, droplet_id: int) -> bool:
+        """Whether droplet ``droplet_id``'s disk is a filesystem of its own (made while droplet_disk_gib was set)."""
+        return self.disk_image(droplet_id).exists()
+
     def image_name(self, image_id: int) -> str:
         return f"oxy-{self.instance}-image-{image_id}"
 
@@ -370,8 +480,7 @@ class Machines:
         with contextlib.suppress(docker.errors.NotFound):
             self.docker.containers.get(name).remove(force=True, v=True)
         vpc_net = self.ensure_vpc_network(vpc)
-        disk = self.disk_name(droplet["id"])
-        self.docker.volumes.create(disk, labels={LABEL: self.instance, "oxy.droplet": str(droplet["id"])})
+        disk = self.make_disk(droplet["id"])
         base = self.image
         if image_id is not None:
             base = self.image_name(image_id)
@@ -415,6 +524,98 @@ class Machines:
         self.name_resolver(container["Id"])
         self.wait_for_ssh(addresses["public"])
 
+    def make_disk(self, droplet_id: int) -> str:
+        """Droplet ``droplet_id``'s disk volume; returns its name. A disk it has already (a machine booted anew)
+        is kept, as before, and a bounded one mounted; a new one is bounded when ``droplet_disk_gib`` is set,
+        else an ordinary volume."""
+        name = self.disk_name(droplet_id)
+        labels = {LABEL: self.instance, "oxy.droplet": str(droplet_id)}
+        image, mount = self.disk_image(droplet_id), self.disk_mount(droplet_id)
+        bind = {"type": "none", "o": "bind", "device": str(mount)}
+        if image.exists():
+            self._mount_disk(image, mount)
+            with contextlib.suppress(docker.errors.NotFound):
+                self.docker.volumes.get(name)
+                return name
+            self.docker.volumes.create(name, driver="local", driver_opts=bind, labels=labels)
+            return name
+        with contextlib.suppress(docker.errors.NotFound):
+            volume = self.docker.volumes.get(name)
+            if not (volume.attrs.get("Options") or {}).get("device"):
+                return name  # an ordinary disk
+            volume.remove(force=True)  # bound to a disk whose image file went
+        free_disk(mount, None)  # an empty mount point, or a disk whose image file went
+        gib = self.disk_gib()
+        if not gib:
+            self.docker.volumes.create(name, labels=labels)
+            return name
+        self.disk_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            with open(image, "wb") as sparse:  # holes: the file takes the room its filesystem uses
+                sparse.truncate(int(gib * 2**30))
+            # No blocks reserved for root: the droplet's root can fill it all, and df's % is of all of it.
+            _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", str(image))
+            self._mount_disk(image, mount)
+            self.docker.volumes.create(
+                name, driver="local", driver_opts=bind, labels={**labels, "oxy.disk_gib": f"{gib:g}"}
+            )
+        except Exception:
+            free_disk(mount, image)
+            raise
+        return name
+
+    @staticmethod
+    def _mount_disk(image: Path, mount: Path) -> None:
+        """Loop-mount the disk ``image`` on ``mount`` unless it is mounted there already."""
+        if str(mount) in _mounts():
+            return
+        mount.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _run("mount", "-o", "loop", str(image), str(mount))
+
+    def mount_disks(self) -> list[str]:
+        """Mount this sandbox's bounded disks that are not (after a restart of this machine); what failed."""
+        problems = []
+        for image in sorted(self.disk_dir.glob("*.img")) if self.disk_dir.is_dir() else []:
+            try:
+                self._mount_disk(image, image.with_suffix(""))
+            except RuntimeError as exc:
+                problems.append(f"droplet disk {image} is not mounted: {exc}")
+        return problems
+
+    def volume_owners(self, within: float = DISK_GRACE) -> set[str]:
+        """The sandboxes that made a volume on this engine in the last ``within`` seconds (one making a disk right
+        now mounts it just before it makes its volume and machine)."""
+        owners = set()
+        for volume in self.docker.volumes.list(filters={"label": LABEL}):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                made = dt.datetime.fromisoformat(volume.attrs["CreatedAt"]).timestamp()
+                if time.time() - made < within:
+                    owners.add(volume.attrs["Labels"][LABEL])
+        return owners
+
+    def prune_disks(self, keep: set[str]) -> list[str]:
+        """Bounded disks (mounts named like ``Machines.disk_name``) of sandboxes with no machine left (one killed
+        before its reset, whose machines went): their volumes removed, unmounted, their loop devices freed, their
+        image files deleted."""
+        freed = []
+        for mount in _mounts():
+            found = DISK_MOUNT.match(os.path.basename(mount))
+            if found and found.group(1) not in keep:
+                with contextlib.suppress(docker.errors.DockerException):
+                    self.docker.volumes.get(os.path.basename(mount)).remove(force=True)
+                free_disk(Path(mount), None)
+                freed.append(mount)
+        return freed
+
+    def free_disks(self, keep: set[int] = frozenset()) -> None:
+        """Free this sandbox's bounded disks but those of the droplets ``keep``."""
+        for image in sorted(self.disk_dir.glob("*.img")) if self.disk_dir.is_dir() else []:
+            mount = image.with_suffix("")
+            found = DISK_MOUNT.match(mount.name)
+            droplet_id = int(mount.name.rsplit("-", 2)[1]) if found else None
+            if droplet_id not in keep:
+                free_disk(mount, image)
+
     def name_resolver(self, container_id: str) -> None:
         """The sandbox's DNS server as the machine's second name server, after Docker's own (127.0.0.11, which
         asks it too): a Docker engine in the droplet skips a loopback name server, so its containers resolve
@@ -449,6 +650,8 @@ class Machines:
             raise RuntimeError(f"droplet {droplet['id']} has no machine")
         if container.status == "paused":  # its region was down when the sandbox stopped
             container.unpause()
+        if (on or restart) and self.disk_bounded(droplet["id"]):  # its volume binds the mount point
+            self._mount_disk(self.disk_image(droplet["id"]), self.disk_mount(droplet["id"]))
         if restart:
             container.restart(timeout=20)
         elif on:
@@ -467,7 +670,8 @@ class Machines:
         self.docker.api.update_container(container.id, memswap_limit=-1, **limits)
 
     def _copy_volume(self, source: str, target: str) -> None:
-        """Copy every file of the volume ``source`` into the volume ``target`` (owners, modes, links kept)."""
+        """Copy every file of the volume ``source`` into the volume ``target`` (owners, modes, links kept; a
+        sparse file stays sparse: ``cp`` keeps holes it finds). Either may be a bounded disk."""
         self.docker.containers.run(
             self.image,
             entrypoint=["cp", "-a", "/from/.", "/to/"],
@@ -510,6 +714,7 @@ class Machines:
             container.remove(force=True, v=True)
         with contextlib.suppress(Exception):
             self.docker.volumes.get(self.disk_name(droplet_id)).remove(force=True)
+        free_disk(self.disk_mount(droplet_id), self.disk_image(droplet_id))
 
     def state(self, droplet_id: int) -> str | None:
         container = self._container(droplet_id)
@@ -554,6 +759,10 @@ class Machines:
         for network in self.docker.networks.list(filters={"label": f"{LABEL}={self.instance}"}):
             with contextlib.suppress(Exception):
                 network.remove()
+        self.free_disks()
 
     def close(self) -> None:
+        """The sandbox stops: its machines run on with their disks; bounded disks no machine uses are freed."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            self.free_disks(keep=set(self.owned()))

@@ -25,7 +25,8 @@ DigitalOcean's spec says what the objects look like; what they do is what Digita
   certificate expires within ``threshold`` days; each resolves at the first probe where its condition
   no longer holds. A Slack webhook's URL is never part of a notification.
 - Alert policies on droplets' CPU, memory, disk and load are evaluated on the same interval against
-  the droplet's machine (Docker's stats of its container, ``df`` and ``/proc/loadavg`` in it) when
+  the droplet's machine (Docker's stats of its container, ``df`` and ``/proc/loadavg`` in it; disk: its
+  bounded disk at ``/var/lib/docker`` when the setting ``droplet_disk_gib`` made one, else ``/``) when
   droplets are machines; memory and disk need the monitoring agent (``monitoring: true``), as on
   DigitalOcean. Without machines, and for the other policy types (bandwidth, disk I/O, load
   balancers, database clusters, autoscale pools), policies are stored and never fire.
@@ -628,6 +629,16 @@ class MonitoringBackend(Backend):
             droplet_id=droplet["id"],
         )
 
+    def _disk_path(self, droplet_id: int) -> str:
+        """Where the droplet's disk usage is read: ``/var/lib/docker`` when its disk is bounded
+        (``droplet_disk_gib``), else ``/``.
+
+        DigitalOcean's agent reports the root disk. A machine's root is its container's layer on this
+        machine's own filesystem, which no droplet can fill (nor a test); a bounded disk is a filesystem of
+        its own, mounted at ``/var/lib/docker``, where a droplet keeps what fills a real droplet's disk (its
+        containers' images, layers, volumes and logs), so its usage is the one an alert can see move."""
+        return "/var/lib/docker" if self.sb.machines.disk_bounded(droplet_id) else "/"
+
     def _usage(self, droplet_id: int) -> dict[str, float]:
         """CPU %, memory %, disk % and load of a droplet's machine; {} when it has none running."""
         machines = self.sb.machines
@@ -653,7 +664,7 @@ class MonitoringBackend(Backend):
             cache = (mem.get("stats") or {}).get("inactive_file", 0)
             out["memory"] = 100.0 * (mem["usage"] - cache) / mem["limit"]
         with contextlib.suppress(Exception):
-            code, output = container.exec_run(["df", "-P", "/"])
+            code, output = container.exec_run(["df", "-P", self._disk_path(droplet_id)])
             if code == 0:
                 fields = output.decode().splitlines()[-1].split()
                 out["disk"] = float(fields[4].rstrip("%"))
