@@ -217,6 +217,14 @@ def test_a_region_outage_fails_its_resources_and_creates_until_cleared(sandbox, 
     assert sandbox.api("POST", "/v2/vpcs", json={"name": "oxy-ams3", "region": "ams3"}).status_code == 503
     moved = sandbox.api("PUT", f"/v2/apps/{other_app['id']}", json={"spec": {**SPEC, "name": "other", "region": "ams"}})
     assert moved.status_code == 503
+    # An app in the region that is down: edited there, refused; moved out of it, taken (and then served).
+    kept = sandbox.api("PUT", f"/v2/apps/{app['id']}", json={"spec": {**SPEC, "name": app["spec"]["name"]}})
+    assert kept.status_code == 503 and kept.json()["id"] == "service_unavailable"
+    out = sandbox.api(
+        "PUT", f"/v2/apps/{app['id']}", json={"spec": {**SPEC, "name": app["spec"]["name"], "region": "fra"}}
+    )
+    assert out.status_code == 200, out.text
+    assert do.apps.get(app["id"])["app"]["spec"]["region"] == "fra"
     # The control plane is global: lists answer, with the region's resources in them.
     assert {d["id"] for d in do.droplets.list()["droplets"]} == {droplet["id"], other["id"]}
     assert do.droplets.get(other["id"])["droplet"]["region"]["slug"] == "fra1"

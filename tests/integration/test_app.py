@@ -94,3 +94,26 @@ def test_app_bad_input_fails_before_writes(run_module, do):
     assert "secret_envs" in bad_key["msg"] and bad_key.writes == []
     no_spec = run_module("app", name="allo-app", region="nyc", expect_fail=True)
     assert "creating it needs its spec" in no_spec["msg"] and no_spec.writes == []
+
+
+def test_an_app_moves_to_another_region_with_a_vpc_there_also_while_its_region_is_down(run_module, do, sandbox):
+    run_module("vpc", name="default-ams3", region="ams3")
+    fra = run_module("vpc", name="default-fra1", region="fra1")["vpc"]
+    args = dict(name="mention-production", spec=SPEC, secret_envs={"MONGODB_URI": SECRET})
+    created = run_module("app", region="ams", vpc="default-ams3", **args)
+    sandbox.faults(regions_down=["ams3"])  # the failover's case: the region the app leaves is down
+
+    plan = run_module("app", check=True, region="fra", vpc="default-fra1", **args)
+    assert plan["changed"] is True and plan.writes == []
+    assert plan["diff"]["after"]["spec"]["region"] == "fra" and plan["diff"]["before"]["spec"]["region"] == "ams"
+    # Moved without a VPC of the new region: refused before any write.
+    stuck = run_module("app", region="fra", vpc="default-ams3", **args, expect_fail=True)
+    assert "cannot join" in stuck["msg"] and stuck.writes == []
+
+    moved = run_module("app", region="fra", vpc="default-fra1", **args)
+    assert moved.writes == [("PUT", "/v2/apps/{app_id}")]
+    app = do.apps.get(created["app"]["id"])["app"]
+    assert (app["spec"]["region"], app["vpc"]["id"]) == ("fra", fra["id"])
+    again = run_module("app", region="fra", vpc="default-fra1", **args)
+    assert (again["changed"], again.writes) == (False, [])
+    sandbox.control("DELETE", "faults")

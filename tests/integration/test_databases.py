@@ -113,3 +113,38 @@ def test_trusted_sources(run_module, do):
     assert "no app named 'ghost'" in ghost["msg"] and ghost.writes == []
     v6 = run_module("database_firewall", cluster="db-oxy", ip_addresses=["2001:db8::/64"], expect_fail=True)
     assert "IPv4" in v6["msg"] and v6.writes == []
+
+
+def test_a_cluster_restored_in_another_region_while_the_source_region_is_down(run_module, do, sandbox):
+    """The failover's restore: the source's backups cannot be listed (503), so its latest one is restored."""
+    run_module("vpc", name="default-ams3", region="ams3")
+    run_module("vpc", name="default-fra1", region="fra1")
+    source = run_module("database_cluster", **MONGO)["database"]
+    do.databases.add(source["id"], {"name": "oxy-prod"})
+    do.databases.add_user(source["id"], {"name": "oxy"})
+    sandbox.control("POST", f"databases/{source['id']}/backup")
+    sandbox.faults(regions_down=["ams3"])
+    args = dict(
+        MONGO, name="db-oxy-fra1", region="fra1", vpc="default-fra1", backup_restore={"database_name": "db-oxy"}
+    )
+
+    plan = run_module("database_cluster", check=True, retries=0, **args)
+    assert plan["changed"] is True and plan.writes == []
+    assert "db-oxy's backups cannot be read" in plan["plan_note"]
+    assert plan["restored_from"] == {"database_name": "db-oxy"}
+    created = run_module("database_cluster", retries=0, **args)
+    assert created.writes == [("POST", "/v2/databases")]
+    restored = do.databases.get_cluster(created["database"]["id"])["database"]
+    assert restored["region"] == "fra1" and "oxy-prod" in restored["db_names"]
+    assert "oxy" in {u["name"] for u in restored["users"]}
+    # A time asked for cannot be checked against backups that cannot be read: refused, nothing written.
+    timed = dict(
+        args,
+        name="db-oxy-fra1-2",
+        backup_restore={"database_name": "db-oxy", "backup_created_at": "2026-12-01T09:30:00Z"},
+    )
+    refused = run_module("database_cluster", retries=0, expect_fail=True, **timed)
+    assert refused.writes == [] and "ams3" in refused["msg"]
+    again = run_module("database_cluster", retries=0, **args)
+    assert (again["changed"], again.writes) == (False, [])
+    sandbox.control("DELETE", "faults")

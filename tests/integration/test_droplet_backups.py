@@ -6,6 +6,8 @@ any request that writes, and the policy costs one read, only when one is asked f
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 BASE = dict(name="oxy-api-backend", region="ams3", size="s-1vcpu-1gb", image="ubuntu-24-04-x64", tags=["oxy"])
@@ -100,3 +102,38 @@ def test_bad_backup_input_is_refused_before_any_write(in_controller, do, sandbox
     assert message in failed["msg"]
     assert sandbox.summary(since=mark)["writes"] == 0
     assert "backups" not in do.droplets.get(droplet["id"])["droplet"]["features"]
+
+
+def test_a_droplet_from_the_latest_image_of_another_in_another_region_while_its_region_is_down(
+    in_controller, do, sandbox, droplet
+):
+    """The failover's droplet: the source's latest snapshot or backup, found through lists, transferred first."""
+    first = do.droplet_actions.post(droplet["id"], {"type": "snapshot", "name": "first"})["action"]
+    while do.actions.get(first["id"])["action"]["status"] != "completed":
+        time.sleep(0.05)
+    latest = do.droplet_actions.post(droplet["id"], {"type": "snapshot", "name": "latest"})["action"]
+    while do.actions.get(latest["id"])["action"]["status"] != "completed":
+        time.sleep(0.05)
+    [image] = [s for s in do.droplets.list_snapshots(droplet["id"])["snapshots"] if s["name"] == "latest"]
+    in_controller("vpc", name="default-fra1", region="fra1")
+    sandbox.faults(regions_down=["ams3"])
+    args = dict(name="oxy-api-backend-fra1", region="fra1", size="s-1vcpu-1gb", vpc="default-fra1", tags=["oxy"])
+
+    plan = in_controller("droplet", check=True, image_of="oxy-api-backend", **args)
+    assert (plan["changed"], plan.writes) == (True, [])
+    assert plan["image_from"]["id"] == image["id"] and plan["diff"]["after"]["image"] == str(image["id"])
+    assert "transferred to fra1 first" in plan["plan_note"]
+    missing = in_controller("droplet", image_of="no-such-droplet", expect_fail=True, **args)
+    assert "no Droplet named 'no-such-droplet'" in missing["msg"] and missing.writes == []
+
+    made = in_controller("droplet", image_of="oxy-api-backend", retries=0, **args)
+    assert made.writes == [("POST", "/v2/images/{image_id}/actions"), ("POST", "/v2/droplets")], made.writes
+    created = do.droplets.get(made["droplet"]["id"])["droplet"]
+    assert (created["region"]["slug"], created["image"]["id"]) == ("fra1", image["id"])
+    assert "fra1" in do.images.get(str(image["id"]))["image"]["regions"]
+    again = in_controller("droplet", image_of="oxy-api-backend", **args)
+    assert (again["changed"], again.writes) == (False, [])
+    # The definition after the failover names the image by its id: the same Droplet, clean.
+    named = in_controller("droplet", image=str(image["id"]), **args)
+    assert (named["changed"], named.writes) == (False, [])
+    sandbox.control("DELETE", "faults")

@@ -85,3 +85,34 @@ def test_owned_resources_reads_only_and_refuses_an_unconfirmed_replacement(run_m
         ("database cluster", "db-1"),
         ("droplet", "api"),
     ]
+
+
+def test_monitoring_orphans_are_found_through_what_they_watch(run_module, do, sandbox):
+    cluster = do.databases.create_cluster(
+        {"name": "db-1", "engine": "valkey", "version": "8", "size": "db-s-1vcpu-2gb", "num_nodes": 1, "region": "ams3"}
+    )["database"]
+    do.domains.create({"name": "oxy.so"})
+    project = do.projects.create({"name": "Oxy", "purpose": "Service or API", "environment": "Production"})["project"]
+    do.projects.assign_resources(project["id"], {"resources": [f"do:dbaas:{cluster['id']}", "do:domain:oxy.so"]})
+    check = {"type": "https", "regions": ["us_east"], "enabled": True}
+    for name in ("api.oxy.so", "old.oxy.so", "status.example"):
+        do.uptime.create_check(dict(check, name=name, target=f"https://{name}"))
+    policy = {"type": "v1/dbaas/alerts/cpu_alerts", "compare": "GreaterThan", "value": 80, "window": "5m", "tags": []}
+    policy.update(alerts={"email": ["ops@oxy.so"], "slack": []}, enabled=True)
+    for description in ("db-1 cpu_alerts", "db-0 cpu_alerts"):
+        do.monitoring.create_alert_policy(dict(policy, description=description, entities=[cluster["id"]]))
+    definition = dict(DEFINITION, droplet=dict(name="api", tags=["oxy", "api"]), clusters=[])
+    definition.update(clusters=[dict(name="db-1", engine="valkey")], domains=["oxy.so"])
+
+    # Without the definition's monitoring, monitoring is not read.
+    plain = run_module("owned_resources", check=True, **definition)
+    assert ("GET", "/v2/uptime/checks") not in plain.calls and plain["orphans"] == []
+    # The check of a host the definition dropped and the policy of a cluster it replaced are orphans; the check of
+    # someone else's host is not the environment's.
+    monitoring = {"uptime_checks": ["api.oxy.so"], "alert_policies": ["db-1 cpu_alerts"]}
+    found = run_module("owned_resources", check=True, monitoring=monitoring, **definition)
+    assert found.writes == []
+    assert [(o["kind"], o["name"], o["why"]) for o in found["orphans"]] == [
+        ("uptime check", "old.oxy.so", "watches old.oxy.so, not in the definition"),
+        ("alert policy", "db-0 cpu_alerts", "watches db-1, not in the definition"),
+    ]

@@ -39,8 +39,15 @@ def assert_no_webhook(*texts: str) -> None:
         assert WEBHOOK not in text and "sandboxwebhooksecret" not in text, "the Slack webhook was shown"
 
 
-def assert_monitoring_as_defined(do) -> None:
-    checks = {c["name"]: c for c in do.uptime.list_checks()["checks"]}
+def assert_monitoring_as_defined_beside(do, *others: dict) -> None:
+    """The environment's monitoring as defined, beside ``others`` (checks that are not the environment's)."""
+    kept = [c["id"] for c in do.uptime.list_checks()["checks"] if c["id"] in {o["id"] for o in others}]
+    assert sorted(kept) == sorted(o["id"] for o in others)
+    assert_monitoring_as_defined(do, skip={o["name"] for o in others})
+
+
+def assert_monitoring_as_defined(do, skip: set[str] = frozenset()) -> None:
+    checks = {c["name"]: c for c in do.uptime.list_checks()["checks"] if c["name"] not in skip}
     assert sorted(checks) == CHECKS
     api = checks["api.oxy.so"]
     assert (api["type"], api["target"], sorted(api["regions"])) == (
@@ -122,9 +129,17 @@ def test_monitoring_planned_converged_unchanged_drift_named_and_put_back(sandbox
     alert = next(a for a in do.apps.list_alerts(app["id"])["alerts"] if a["spec"]["rule"] == "DEPLOYMENT_FAILED")
     do.apps.assign_alert_destinations(app["id"], alert["id"], {"emails": ["ops@oxy.so"], "slack_webhooks": []})
 
+    # A check of a name of the environment's domain that the definition does not name: an orphan (someone
+    # else's check, of a host that is not the environment's, is not).
+    probe = {"type": "https", "regions": ["us_east"], "enabled": True}
+    orphan = do.uptime.create_check({**probe, "name": "old.oxy.so", "target": "https://old.oxy.so"})["check"]
+    foreign = do.uptime.create_check({**probe, "name": "status.example", "target": "https://status.example"})["check"]
+
     drift = str(Path("playbooks/drift.yml"))
     code, out, report = plan(sandbox, tmp_path, "-vvv", playbook=drift)
     assert code == 1 and "The environment drifted from its definition" in out, out[-4000:]
+    assert f"orphan uptime check old.oxy.so (id {orphan['id']}): watches old.oxy.so, not in the definition" in out
+    assert [o["name"] for o in report["orphans"]] == ["old.oxy.so"], report["orphans"]
     drifted = changed(report)
     assert drifted == {
         "monitoring alert policy droplets tagged oxy,api disk_utilization_percent": ["value"],
@@ -133,8 +148,9 @@ def test_monitoring_planned_converged_unchanged_drift_named_and_put_back(sandbox
     assert "monitoring alert policy droplets tagged oxy,api disk_utilization_percent: value" in out
     assert_no_webhook(out, json.dumps(report))
 
+    do.uptime.delete_check(orphan["id"])
     apply(sandbox)
-    assert_monitoring_as_defined(do)
+    assert_monitoring_as_defined_beside(do, foreign)
 
     # The verification: without machines every target is down (the sandbox probes only machines), and it
     # says which; with the checks left out, a disabled policy is named.

@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -39,6 +40,7 @@ from tests.fixtures.credentials import (
     clusters,
     env_file,
 )
+from tests.fixtures.mail import authenticate, session, tls_context, wait_for_message
 from tests.fixtures.playbooks import ROOT, ansible_playbook
 
 
@@ -117,6 +119,8 @@ def secrets_of(sandbox, do) -> dict[str, str]:
         found[f"registry password {i}"] = password
         found[f"registry auth {i}"] = base64.b64encode(f"{password}:{password}".encode()).decode()
     found["API token"] = sandbox.running.env()["DIGITALOCEAN_TOKEN"]
+    found["relay password"] = ACCOUNT["oxy_mail_relay_password"]
+    found.update({f"{user}'s SASL password": p for user, p in ACCOUNT["oxy_mail_sender_passwords"].items()})
     for app, settings in app_secrets(do).items():
         found.update({f"{app} {key}": value for key, value in settings.items()})
     return found
@@ -138,8 +142,17 @@ def written_since(started: float) -> list[Path]:
     return files
 
 
+def dkim_key_lines(key: Path, address: str) -> dict[str, str]:
+    """Lines of the droplet's DKIM private keys (made there: none may ever be shown or leave it)."""
+    pems = on_droplet(key, address, "cat /opt/oxy/dkim/*.pem")
+    lines = [line for line in pems.splitlines() if line and not line.startswith("-----")]
+    assert len(lines) > 10, "no DKIM key on the droplet"
+    return {f"DKIM private key line {i}": line for i, line in enumerate(lines)}
+
+
 def assert_no_secret_in(output: str, secrets: dict[str, str], since: float) -> None:
-    assert len(secrets) >= 19  # two admin passwords, five users, the registry's credentials, the token, ten URIs
+    # two admin passwords, five users, the registry's credentials, the token, ten URIs, mail's passwords
+    assert len(secrets) >= 21
     leaks = [f"{what} in the output" for what, value in secrets.items() if value in output]
     for path in written_since(since):
         with contextlib.suppress(OSError):
@@ -214,13 +227,14 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     rc, out, stats = run_site(sandbox, key, "-vvv")
     assert rc == 0, out
     assert stats["oxy-api-backend"]["failed"] == 0 and stats["oxy-api-backend"]["changed"] > 0
-    assert_no_secret_in(out, secrets_of(sandbox, do), since=started)
+    address = droplet_address(do)
+    assert_no_secret_in(out, {**secrets_of(sandbox, do), **dkim_key_lines(key, address)}, since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
     assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.8", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
-    address = droplet_address(do)
     records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}
     assert records[("A", "api")] == address and records[("A", "mail")] == address
-    assert records[("MX", "@")] == "mail.oxy.so." and records[("TXT", "@")] == "v=spf1 mx -all"
+    assert records[("MX", "@")] == "mail.oxy.so."
+    assert records[("TXT", "@")] == "v=spf1 mx include:relay.oxy-sandbox.test -all"  # oxy_mail's relay
     apps = {a["spec"]["name"]: a["spec"] for a in do.apps.list()["apps"]}
     assert apps["oxy-api"]["domains"] == [{"domain": "auth.oxy.so", "type": "PRIMARY", "zone": "oxy.so"}]
     assert apps["mention-production"]["domains"] == [{"domain": "mention.earth", "type": "PRIMARY"}]
@@ -338,10 +352,91 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     finally:
         sandbox.configure(uptime_interval=60, deploy_failures={})
 
+    # Mail (oxy_mail) works from outside, as the internet sees it.
+    assert_mail_from_outside(sandbox, key, address)
 
-WEBHOOK = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())[
-    "oxy_monitoring_slack_webhook"
-]
+
+def assert_mail_from_outside(sandbox, key: Path, address: str) -> None:
+    """Mail as the internet sees it (oxy_mail), from the sandbox's outside address: submission on 587 only after
+    STARTTLS and authentication, signed on the droplet and relayed, passing DKIM, SPF and DMARC at the relay as
+    a receiver checks them through DNS; 25 takes mail for oxy.so's mailboxes and relays nothing; a certificate
+    Caddy renews is served by postfix without anyone doing anything."""
+    info = sandbox.control("GET", "machines")
+    outside, dns_server = info["outside_address"], info["dns_address"]
+    ca = tls_context(caddy_ca(key, address))
+    password = ACCOUNT["oxy_mail_sender_passwords"]["oxy-api"]
+
+    with session(outside, address, 587) as client:
+        assert not client.has_extn("auth"), "AUTH offered before STARTTLS"
+        assert client.mail("no-reply@oxy.so")[0] == 530  # STARTTLS first
+        client.starttls(context=ca)
+        client.ehlo("outside.example")
+        assert client.has_extn("auth")
+        refused = client.mail("no-reply@oxy.so")  # authentication first
+        assert refused == (553, b"5.7.1 <no-reply@oxy.so>: Sender address rejected: not logged in"), refused
+    with session(outside, address, 587) as client:
+        client.starttls(context=ca)
+        client.ehlo("outside.example")
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            client.login("oxy-api", password + "x")
+    with session(outside, address, 587) as client:
+        client.starttls(context=ca)
+        client.ehlo("outside.example")
+        client.login("oxy-api", password)
+        assert client.mail("ops@oxy.so")[0] == 553  # not one of this sender's addresses
+    subject = f"submitted {time.time_ns()}"
+    with session(outside, address, 587) as client:
+        client.starttls(context=ca)
+        client.ehlo("outside.example")
+        client.login("oxy-api", password)
+        body = f"From: no-reply@oxy.so\r\nTo: someone@example.net\r\nSubject: {subject}\r\n\r\nhello\r\n"
+        client.sendmail("no-reply@oxy.so", ["someone@example.net"], body)
+    message = wait_for_message(sandbox, subject)
+    assert (message["port"], message["tls"], message["auth_user"]) == (587, True, "oxy-relay"), message
+    assert message["client_address"] == address and message["rcpt_tos"] == ["someone@example.net"]
+    found = authenticate(message, dns_server)
+    assert (found["dkim"], found["spf"], found["dmarc"]) == ("pass", "pass", "pass"), found["header"]
+    assert "header.d=oxy.so" in found["header"] and "s=oxy2026" in message["data"], found["header"]
+
+    subject = f"inbound {time.time_ns()}"
+    with session(outside, address, 25) as client:
+        assert not client.has_extn("auth")
+        assert client.mail("someone@example.net")[0] == 250
+        assert client.rcpt("someone@example.org")[0] == 554  # no relaying for strangers
+        assert client.rcpt("nobody@oxy.so")[0] == 550  # not a mailbox of the domain
+        assert client.rcpt("postmaster@oxy.so")[0] == 250
+        assert client.data(f"Subject: {subject}\r\n\r\nhello\r\n")[0] == 250
+    deadline = time.monotonic() + 30
+    kept = ""
+    while subject not in kept and time.monotonic() < deadline:
+        kept = on_droplet(key, address, f"grep -rl '{subject}' /var/lib/docker/volumes/oxy-smtp-mail/_data || true")
+        time.sleep(0.5)
+    assert "postmaster" in kept, "the message to postmaster@oxy.so is not in its Maildir"
+
+    # Caddy renews the mail host's certificate (here: it has none and makes a new one): postfix serves it.
+    served = served_certificate(outside, address, ca)
+    on_droplet(key, address, f"rm -f {MAIL_CERT}.crt {MAIL_CERT}.key {MAIL_CERT}.json && docker restart oxy-caddy")
+    deadline = time.monotonic() + 90
+    while served_certificate(outside, address, ca) == served and time.monotonic() < deadline:
+        time.sleep(1)
+    renewed = served_certificate(outside, address, ca)
+    assert renewed != served, "postfix still serves the certificate Caddy replaced"
+    stored = on_droplet(key, address, f"openssl x509 -in {MAIL_CERT}.crt -outform DER | base64 -w0")
+    assert base64.b64decode(stored) == renewed
+
+
+MAIL_CERT = "/var/lib/docker/volumes/oxy-caddy-data/_data/caddy/certificates/local/mail.oxy.so/mail.oxy.so"
+
+
+def served_certificate(outside: str, address: str, ca) -> bytes:
+    """The certificate postfix shows on 587 after STARTTLS (DER)."""
+    with session(outside, address, 587) as client:
+        client.starttls(context=ca)
+        return client.sock.getpeercert(binary_form=True)
+
+
+ACCOUNT = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())
+WEBHOOK = ACCOUNT["oxy_monitoring_slack_webhook"]
 
 
 def notifications(sandbox, since: int = 0) -> list[dict]:

@@ -99,6 +99,27 @@ def monitoring_changed(path, value):
     return {"oxy_monitoring": monitoring}
 
 
+def mail_changed(path, value):
+    """The stock oxy_mail with the field at ``path`` (keys, indexes) set to ``value`` (DROP removes it)."""
+    mail = copy.deepcopy(STOCK["oxy_mail"])
+    *parents, last = path
+    node = mail
+    for key in parents:
+        node = node[key]
+    if value is DROP:
+        node.pop(last)
+    else:
+        node[last] = value
+    return {"oxy_mail": mail}
+
+
+SANDBOX_RELAY = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())["oxy_mail_relay"]
+
+
+def relay_changed(**changes):
+    return {"oxy_mail_relay": {k: v for k, v in {**SANDBOX_RELAY, **changes}.items() if v is not DROP}}
+
+
 def valkey_without_eviction_policy():
     valkey = copy.deepcopy(STOCK["oxy_valkey"])
     valkey["evicton_policy"] = valkey.pop("eviction_policy")
@@ -439,6 +460,65 @@ CASES = {
         monitoring_changed(("droplet_alerts", 0, "treshold"), 5),
         [SPEC, "treshold"],
     ),
+    # mail: mailboxes, aliases, senders and their passwords, the relay, DKIM and DMARC
+    "mail-no-postmaster": (
+        mail_changed(("mailboxes",), ["abuse", "ops", "dmarc"]),
+        ["oxy_mail.mailboxes: has no postmaster; RFC 5321 requires postmaster@ to take mail"],
+    ),
+    "mail-bad-local-part": (
+        mail_changed(("mailboxes", 1), "Abuse Team"),
+        ["oxy_mail.mailboxes[1]: 'Abuse Team' is not a local part"],
+    ),
+    "mail-alias-to-nobody": (
+        mail_changed(("aliases", "hostmaster"), ["nobody@oxy.so"]),
+        ["oxy_mail.aliases.hostmaster[0]: 'nobody@oxy.so' is an address of oxy.so that is neither a mailbox nor an"],
+    ),
+    "mail-alias-is-a-mailbox": (
+        mail_changed(("aliases", "abuse"), ["ops@oxy.so"]),
+        ["oxy_mail.aliases.abuse: 'abuse' is also a mailbox (oxy_mail.mailboxes)"],
+    ),
+    "mail-sender-foreign-address": (
+        mail_changed(("senders", 0, "addresses", 0), "no-reply@example.com"),
+        ["oxy_mail.senders[0].addresses[0]: 'no-reply@example.com' is not an address of oxy.so"],
+    ),
+    "mail-api-sender-unknown": (
+        mail_changed(("api_sender",), "oxy-app"),
+        ["oxy_mail.api_sender: 'oxy-app' is not a sender; allowed: a username of oxy_mail.senders (oxy-api)"],
+    ),
+    "mail-sender-without-password": (
+        {"oxy_mail_sender_passwords": {}},
+        ["oxy_mail_sender_passwords.oxy-api: the sender oxy-api (oxy_mail.senders[0]) has no password"],
+    ),
+    "mail-relay-without-password": (
+        {"oxy_mail_relay_password": ""},
+        ["oxy_mail_relay_password: oxy_mail.relay smtp.relay.oxy-sandbox.test has no password"],
+    ),
+    "mail-relay-port-25": (
+        relay_changed(port=25),
+        ["oxy_mail.relay.port: 25 is the port DigitalOcean blocks for droplets"],
+    ),
+    "mail-relay-without-spf-include": (
+        relay_changed(spf_include=DROP),
+        ["oxy_mail.relay.spf_include: is missing; a relay needs host, port, username and spf_include"],
+    ),
+    "mail-relay-unknown-key": (relay_changed(pasword="x"), [SPEC, "pasword"]),
+    "mail-dkim-bad-selector": (
+        mail_changed(("dkim", "selector"), "Oxy_2026"),
+        ["oxy_mail.dkim.selector: 'Oxy_2026' is not a selector; allowed: one lowercase DNS label"],
+    ),
+    "mail-dkim-retire-current": (
+        mail_changed(("dkim", "retired"), ["oxy2026"]),
+        ["oxy_mail.dkim.retired[0]: 'oxy2026' is the selector mail is signed with (oxy_mail.dkim.selector)"],
+    ),
+    "mail-dmarc-policy": (
+        mail_changed(("dmarc", "policy"), "maybe"),
+        ["oxy_mail.dmarc.policy: 'maybe' is not a DMARC policy; allowed: none, quarantine, reject"],
+    ),
+    "mail-dmarc-report-address": (
+        mail_changed(("dmarc", "rua", 0), "dmarc-at-oxy.so"),
+        ["oxy_mail.dmarc.rua[0]: 'dmarc-at-oxy.so' is not an email address"],
+    ),
+    "mail-unknown-key": (mail_changed(("dkim", "selecter"), "x"), [SPEC, "selecter"]),
 }
 
 # A few go through the real site.yml, every task of it, no tags: (case, extra ansible-playbook arguments).
@@ -455,6 +535,8 @@ THROUGH_SITE = [
     ("name-trailing-newline", ()),
     ("monitoring-bad-window", ()),
     ("monitoring-slack-without-webhook", ("--check", "--diff")),
+    ("mail-relay-without-password", ()),
+    ("mail-dkim-retire-current", ("--check", "--diff")),
 ]
 
 
@@ -582,6 +664,9 @@ def test_the_production_template_is_refused_naming_what_to_fill_in(sandbox):
     assert sorted(set(missing)) == sorted(app["name"] for app in STOCK["oxy_apps"])
     # The Slack webhook comes from OXY_MONITORING_SLACK_WEBHOOK (or AWX), unset here.
     assert "oxy_monitoring_slack_webhook: oxy_monitoring.slack_channel #oxy-alerts has no incoming webhook" in out
+    # So do the mail senders' passwords (OXY_MAIL_SENDER_PASSWORDS); the template has no relay, so no relay password.
+    assert "oxy_mail_sender_passwords.oxy-api: the sender oxy-api (oxy_mail.senders[0]) has no password" in out
+    assert "oxy_mail_relay_password" not in out
     assert sandbox.summary()["writes"] == 0
 
 

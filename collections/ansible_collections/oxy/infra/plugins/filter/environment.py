@@ -1083,6 +1083,269 @@ def monitoring_problems(definition):
     return problems
 
 
+# -- Mail (oxy_mail): what port 25 takes, who submits on 587, the relay, DKIM and DMARC ---------------
+LOCAL_PART = re.compile(r"[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?")
+LOCAL_PART_ALLOWED = "lowercase letters, digits and '.', '_', '+', '-' inside, up to 64, such as postmaster"
+DKIM_SELECTOR = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+DKIM_SELECTOR_ALLOWED = "one lowercase DNS label (letters, digits, '-' inside), such as oxy2026"
+DKIM_PLACEHOLDER = "(public key of selector %s, made on the droplet)"
+DKIM_PUBLIC_KEY = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+MAIL_PASSWORD_SET = "********"
+
+
+def mail_spf(definition):
+    """The zone's SPF record: ``oxy_dns.spf`` when given, else ``v=spf1 mx [include:<relay>] -all``."""
+    dns = _dict(definition.get("oxy_dns"))
+    if dns.get("spf"):
+        return dns["spf"]
+    relay = _dict(_dict(definition.get("oxy_mail")).get("relay"))
+    include = relay.get("spf_include")
+    return "v=spf1 mx %s-all" % ("include:%s " % include if include else "")
+
+
+def mail_dmarc(definition):
+    """The zone's _dmarc record: ``oxy_dns.dmarc`` when given, else built from ``oxy_mail.dmarc``."""
+    dns = _dict(definition.get("oxy_dns"))
+    if dns.get("dmarc"):
+        return dns["dmarc"]
+    dmarc = _dict(_dict(definition.get("oxy_mail")).get("dmarc"))
+    parts = ["v=DMARC1", "p=%s" % dmarc.get("policy")]
+    for key, tag in (("subdomain_policy", "sp"), ("adkim", "adkim"), ("aspf", "aspf"), ("pct", "pct")):
+        if dmarc.get(key) not in (None, ""):
+            parts.append("%s=%s" % (tag, dmarc[key]))
+    for tag in ("rua", "ruf"):
+        if _list(dmarc.get(tag)):
+            parts.append("%s=%s" % (tag, ",".join("mailto:%s" % a for a in dmarc[tag])))
+    return "; ".join(parts)
+
+
+def mail_dkim_record(public_key):
+    """The TXT record of one DKIM key (RSA), from the base64 of its DER SubjectPublicKeyInfo."""
+    return "v=DKIM1; k=rsa; p=%s" % public_key
+
+
+def mail_txt_records(definition, public_keys=None, placeholders=False):
+    """Mail's TXT records of the zone, as ``oxy.infra.domain_record`` items: ``{name, data}`` to publish and
+    ``{name, state: absent}`` for every retired DKIM selector.
+
+    ``public_keys``: selector -> public key, what the droplet keeps (``api_stack_dkim_public_keys``). Every
+    selector it keeps that is not retired is published. The current selector's key, not known (not made yet,
+    or the droplet's tasks left out), is shown as a placeholder with ``placeholders`` (a plan of a droplet
+    still to be made) and left as it is otherwise.
+    """
+    mail = _dict(definition.get("oxy_mail"))
+    dkim = _dict(mail.get("dkim"))
+    keys = _dict(public_keys)
+    current = dkim.get("selector") or ""
+    retired = [s for s in _list(dkim.get("retired")) if isinstance(s, str)]
+    records = [{"name": "@", "data": mail_spf(definition)}, {"name": "_dmarc", "data": mail_dmarc(definition)}]
+    selectors = ([current] if current else []) + sorted(s for s in keys if s != current and s not in retired)
+    for selector in selectors:
+        if keys.get(selector):
+            records.append({"name": selector + "._domainkey", "data": mail_dkim_record(keys[selector])})
+        elif placeholders:
+            records.append({"name": selector + "._domainkey", "data": DKIM_PLACEHOLDER % selector})
+    for selector in retired:
+        if selector != current:
+            records.append({"name": selector + "._domainkey", "state": "absent"})
+    return records
+
+
+def _address_problems(path, value, domain=None):
+    if not isinstance(value, str) or not EMAIL.fullmatch(value) or value != value.strip():
+        return ["%s: %r is not an email address" % (path, value)]
+    if domain and value.rsplit("@", 1)[1].lower() != domain:
+        return ["%s: %r is not an address of %s (mail is signed for that domain only)" % (path, value, domain)]
+    return []
+
+
+def _local_part_problems(path, value):
+    if not isinstance(value, str) or not LOCAL_PART.fullmatch(value):
+        return ["%s: %r is not a local part; allowed: %s" % (path, value, LOCAL_PART_ALLOWED)]
+    return []
+
+
+def _mailbox_problems(mail, domain):
+    problems = []
+    mailboxes = _list(mail.get("mailboxes"))
+    if not mailboxes:
+        problems.append("oxy_mail.mailboxes: is empty; allowed: at least postmaster (RFC 5321 requires it)")
+    for index, box in enumerate(mailboxes):
+        problems += _local_part_problems("oxy_mail.mailboxes[%d]" % index, box)
+    problems += unique_problems(
+        [("oxy_mail.mailboxes[%d]" % i, b, "oxy_mail.mailboxes[%d]" % i) for i, b in enumerate(mailboxes)],
+        "mailbox",
+        "each mailbox once",
+    )
+    if mailboxes and all(isinstance(b, str) for b in mailboxes) and "postmaster" not in mailboxes:
+        problems.append("oxy_mail.mailboxes: has no postmaster; RFC 5321 requires postmaster@ to take mail")
+    aliases = _dict(mail.get("aliases"))
+    local = set(b for b in mailboxes if isinstance(b, str))
+    for name in sorted(aliases, key=str):
+        path = "oxy_mail.aliases.%s" % name
+        problems += _local_part_problems(path, name)
+        if name in local:
+            problems.append("%s: %r is also a mailbox (oxy_mail.mailboxes); keep it in one of them" % (path, name))
+        targets = aliases[name]
+        if not isinstance(targets, list) or not targets:
+            problems.append("%s: %r is not a list of addresses to forward to" % (path, targets))
+            continue
+        for index, target in enumerate(targets):
+            found = _address_problems("%s[%d]" % (path, index), target)
+            if not found and domain and target.rsplit("@", 1)[1].lower() == domain:
+                part = target.rsplit("@", 1)[0]
+                if part not in local and part not in aliases:
+                    found = [
+                        "%s[%d]: %r is an address of %s that is neither a mailbox nor an alias; its mail would be "
+                        "refused" % (path, index, target, domain)
+                    ]
+            problems += found
+    return problems
+
+
+def _relay_problems(mail, definition):
+    relay = mail.get("relay")
+    if relay in (None, "", {}):
+        return []
+    if not isinstance(relay, dict):
+        return ["oxy_mail.relay: %r is not a relay (host, port, username, spf_include) nor empty" % (relay,)]
+    problems = []
+    for field in ("host", "port", "username", "spf_include"):
+        if relay.get(field) in (None, ""):
+            problems.append("oxy_mail.relay.%s: is missing; a relay needs host, port, username and spf_include" % field)
+    if relay.get("host"):
+        problems += name_problems("oxy_mail.relay.host", relay["host"], "domain")
+    if relay.get("spf_include"):
+        problems += name_problems("oxy_mail.relay.spf_include", relay["spf_include"], "domain")
+    port = _int(relay.get("port")) if relay.get("port") not in (None, "") else None
+    if relay.get("port") not in (None, "") and (port is None or not 1 <= port <= 65535):
+        problems.append("oxy_mail.relay.port: %r is not a port; allowed: 1 to 65535 (such as 587)" % relay["port"])
+    elif port == 25:
+        problems.append(
+            "oxy_mail.relay.port: 25 is the port DigitalOcean blocks for droplets; allowed: the relay's submission "
+            "port (587, or 465)"
+        )
+    if not definition.get("oxy_mail_relay_password"):
+        problems.append(
+            "oxy_mail_relay_password: oxy_mail.relay %s has no password; set it in account.yml (in production "
+            "OXY_MAIL_RELAY_PASSWORD, or AWX's Oxy mail credential), or empty oxy_mail_relay" % relay.get("host")
+        )
+    return problems
+
+
+def _sender_problems(mail, definition, domain):
+    problems = []
+    senders = _list(mail.get("senders"))
+    passwords = definition.get("oxy_mail_sender_passwords")
+    passwords = passwords if isinstance(passwords, dict) else {}
+    names = []
+    for index, sender in enumerate(senders):
+        path = "oxy_mail.senders[%d]" % index
+        sender = _dict(sender)
+        username = sender.get("username")
+        problems += name_problems(path + ".username", username, "user")
+        names.append((path + ".username", username, path))
+        addresses = _list(sender.get("addresses"))
+        if not addresses:
+            problems.append("%s.addresses: is empty; a sender sends from at least one address" % path)
+        for position, address in enumerate(addresses):
+            problems += _address_problems("%s.addresses[%d]" % (path, position), address, domain)
+        if isinstance(username, str) and not passwords.get(username):
+            problems.append(
+                "oxy_mail_sender_passwords.%s: the sender %s (%s) has no password; set it in account.yml (in "
+                "production OXY_MAIL_SENDER_PASSWORDS, or AWX's Oxy mail credential)" % (username, username, path)
+            )
+    problems += unique_problems(names, "username", "each sender once")
+    usernames = [n for _, n, _ in names if isinstance(n, str)]
+    for username in sorted(set(passwords) - set(usernames), key=str):
+        problems.append(
+            "oxy_mail_sender_passwords.%s: is the password of no sender of oxy_mail.senders (%s)"
+            % (username, _quoted(usernames))
+        )
+    api_sender = mail.get("api_sender")
+    if api_sender and api_sender not in usernames:
+        problems.append(
+            "oxy_mail.api_sender: %r is not a sender; allowed: a username of oxy_mail.senders (%s)"
+            % (api_sender, _quoted(usernames))
+        )
+    return problems
+
+
+def _dkim_problems(mail, definition):
+    problems = []
+    dkim = _dict(mail.get("dkim"))
+    selector = dkim.get("selector")
+    if not isinstance(selector, str) or not DKIM_SELECTOR.fullmatch(selector):
+        problems.append("oxy_mail.dkim.selector: %r is not a selector; allowed: %s" % (selector, DKIM_SELECTOR_ALLOWED))
+    retired = _list(dkim.get("retired"))
+    for index, old in enumerate(retired):
+        path = "oxy_mail.dkim.retired[%d]" % index
+        if not isinstance(old, str) or not DKIM_SELECTOR.fullmatch(old):
+            problems.append("%s: %r is not a selector; allowed: %s" % (path, old, DKIM_SELECTOR_ALLOWED))
+        elif old == selector:
+            problems.append(
+                "%s: %r is the selector mail is signed with (oxy_mail.dkim.selector); retire a selector only after "
+                "a new one took its place" % (path, old)
+            )
+    problems += unique_problems(
+        [("oxy_mail.dkim.retired[%d]" % i, s, "oxy_mail.dkim.retired[%d]" % i) for i, s in enumerate(retired)],
+        "selector",
+        "retire each once",
+    )
+    for name, key in sorted(_dict(definition.get("oxy_mail_dkim_public_keys")).items(), key=str):
+        if not isinstance(key, str) or not DKIM_PUBLIC_KEY.fullmatch(key):
+            problems.append(
+                "oxy_mail_dkim_public_keys.%s: is not a public key (the base64 of a DER SubjectPublicKeyInfo)" % name
+            )
+    return problems
+
+
+def _dmarc_field_problems(mail, domain):
+    dmarc = mail.get("dmarc")
+    if not isinstance(dmarc, dict):
+        return []
+    problems = []
+    for field in ("policy", "subdomain_policy"):
+        value = dmarc.get(field)
+        if (field == "policy" or value not in (None, "")) and value not in DMARC_POLICIES:
+            problems.append(
+                "oxy_mail.dmarc.%s: %r is not a DMARC policy; allowed: %s" % (field, value, ", ".join(DMARC_POLICIES))
+            )
+    for field in ("adkim", "aspf"):
+        if dmarc.get(field) not in (None, "", "r", "s"):
+            problems.append(
+                "oxy_mail.dmarc.%s: %r is not an alignment; allowed: r (relaxed), s (strict)" % (field, dmarc[field])
+            )
+    pct = dmarc.get("pct")
+    if pct not in (None, "") and (_int(pct) is None or not 0 <= _int(pct) <= 100):
+        problems.append("oxy_mail.dmarc.pct: %r is not a share; allowed: 0 to 100" % (pct,))
+    for field in ("rua", "ruf"):
+        for index, address in enumerate(_list(dmarc.get(field))):
+            problems += _address_problems("oxy_mail.dmarc.%s[%d]" % (field, index), address)
+    return problems
+
+
+def mail_problems(definition):
+    """Mail as the droplet can serve it and DNS can publish it (oxy_mail, with the secrets' presence only)."""
+    mail = definition.get("oxy_mail")
+    if not isinstance(mail, dict):
+        return []
+    domain = _dict(definition.get("oxy_dns")).get("domain")
+    domain = domain.lower() if isinstance(domain, str) else None
+    problems = []
+    problems += _mailbox_problems(mail, domain)
+    problems += _relay_problems(mail, definition)
+    problems += _sender_problems(mail, definition, domain)
+    problems += _dkim_problems(mail, definition)
+    problems += _dmarc_field_problems(mail, domain)
+    dns = _dict(definition.get("oxy_dns"))
+    if not problems and not dns.get("spf"):
+        problems += spf_problems("oxy_mail.relay.spf_include (the SPF record it makes)", mail_spf(definition))
+    if not problems and not dns.get("dmarc"):
+        problems += dmarc_problems("oxy_mail.dmarc (the DMARC record it makes)", mail_dmarc(definition))
+    return problems
+
+
 # Droplet backups (oxy_droplet.backups): DigitalOcean's backup_policy, checked before any write.
 BACKUP_PLANS = ("daily", "weekly")
 BACKUP_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -1212,6 +1475,7 @@ def environment_problems(definition, account=None, max_source_share=None):
     problems += credential_problems(definition)
     problems += registry_problems(definition)
     problems += monitoring_problems(definition)
+    problems += mail_problems(definition)
     problems += backup_problems(definition)
     if account:
         problems += account_problems(definition, account)
@@ -1220,4 +1484,4 @@ def environment_problems(definition, account=None, max_source_share=None):
 
 class FilterModule:
     def filters(self):
-        return {"environment_problems": environment_problems}
+        return {"environment_problems": environment_problems, "mail_txt_records": mail_txt_records}

@@ -19,15 +19,25 @@ cloud firewall attached to an owned Droplet. Held against the definition:
   owns one of the same engine that the definition does not name, the definition asks for a replacement
   (a new, empty cluster; the old one keeps the data), which an apply refuses unless it is confirmed;
 - everything else the environment owns that the definition does not name is an orphan.
+
+Monitoring is owned through what it watches: an uptime check whose target's host is an owned domain, a name
+under one, or a domain of an owned app; an alert policy that watches an owned Droplet or cluster by id, or the
+Droplets that carry every tag of the definition's Droplet. So a check of an app's domain the definition dropped,
+or the policies of a cluster the definition replaced, are orphans too (only when the definition names its checks
+and policies: ``uptime_checks``, ``alert_policies``).
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 DROPLET = "droplet"
 CLUSTER = "database cluster"
 APP = "app"
 DOMAIN = "domain"
 FIREWALL = "cloud firewall"
+CHECK = "uptime check"
+POLICY = "alert policy"
 
 
 def _members(urns):
@@ -40,12 +50,47 @@ def _members(urns):
     return out
 
 
+def _host(target):
+    """The host an uptime check's target names: ``https://api.oxy.so/health`` and ``mail.oxy.so`` (a ping's)."""
+    target = str(target or "")
+    host = urlsplit(target if "://" in target else "//" + target).hostname
+    return (host or "").rstrip(".")
+
+
+def _monitoring(definition, account, found):
+    """The uptime checks and alert policies the environment owns, through what ``found`` (its resources) holds."""
+    domains = set(r["name"].lower().rstrip(".") for r in found if r["kind"] == DOMAIN)
+    app_ids = set(r["id"] for r in found if r["kind"] == APP)
+    for app in account.get("apps") or []:
+        if str(app["id"]) in app_ids:
+            domains_of_app = ((app.get("spec") or {}).get("domains")) or []
+            domains.update(str(d.get("domain") or "").lower().rstrip(".") for d in domains_of_app if d.get("domain"))
+    out = []
+    for check in account.get("checks") or []:
+        host = _host(check.get("target"))
+        if host and any(host == d or host.endswith("." + d) for d in domains):
+            why = "watches %s" % host
+            out.append(dict(kind=CHECK, name=check["name"], id=str(check["id"]), why=why))
+    ids = dict((r["id"], r["name"]) for r in found if r["kind"] in (DROPLET, CLUSTER))
+    tags = set((definition.get("droplet") or {}).get("tags") or [])
+    for policy in account.get("policies") or []:
+        watched = sorted(set(ids[str(e)] for e in policy.get("entities") or [] if str(e) in ids))
+        if watched:
+            why = "watches %s" % ", ".join(watched)
+        elif tags and tags <= set(policy.get("tags") or []):
+            why = "watches the Droplets tagged %s" % ", ".join(sorted(tags))
+        else:
+            continue
+        out.append(dict(kind=POLICY, name=policy.get("description") or "", id=str(policy["uuid"]), why=why))
+    return out
+
+
 def owned(definition, account):
     """Every resource the environment owns, as ``dict(kind, name, id, why)``, in a stable order.
 
     ``definition``: ``project`` (its name), ``droplet`` (``name``, ``tags``). ``account``: ``members``
     (the project's resource URNs; empty when there is no project), ``droplets``, ``clusters``, ``apps``,
-    ``firewalls`` as the API lists them.
+    ``firewalls``, and (optional) uptime ``checks`` and alert ``policies`` as the API lists them.
     """
     project = definition["project"]
     members = _members(account.get("members"))
@@ -78,7 +123,7 @@ def owned(definition, account):
         if attached:
             why = "attached to the environment's Droplet %s" % ", ".join(sorted(attached))
             found.append(dict(kind=FIREWALL, name=firewall["name"], id=str(firewall["id"]), why=why))
-    return found
+    return found + _monitoring(definition, account, found)
 
 
 def all_named(definition, account):
@@ -116,7 +161,8 @@ def plan(definition, account, renames=True):
     replacements: everything owned that the definition does not name is an orphan.
 
     ``definition`` adds to :func:`owned`'s: ``clusters`` (``name``, ``engine``, ``path``: where the
-    definition names it, such as ``oxy_mongodb.name``), ``apps``, ``domains``, ``firewalls`` (names).
+    definition names it, such as ``oxy_mongodb.name``), ``apps``, ``domains``, ``firewalls``, ``uptime_checks``,
+    ``alert_policies`` (names; a policy by its description).
     ``firewall_path`` is where the definition names its firewall (``oxy_droplet_firewall.name``);
     ``app_databases`` the MongoDB database of each app (by name; the apps are ``oxy_apps[i]`` in order).
     Returns ``dict(owned, droplet_rename, firewall_rename, app_renames, replacements, orphans, problems)``:
@@ -134,6 +180,8 @@ def plan(definition, account, renames=True):
         APP: set(definition.get("apps") or []),
         DOMAIN: set(str(d).lower().rstrip(".") for d in definition.get("domains") or []),
         FIREWALL: set(definition.get("firewalls") or []),
+        CHECK: set(definition.get("uptime_checks") or []),
+        POLICY: set(definition.get("alert_policies") or []),
     }
     problems = []
     settled = set()  # (kind, id) of owned resources accounted for by a rename or a replacement

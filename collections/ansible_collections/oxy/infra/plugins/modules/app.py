@@ -51,7 +51,10 @@ options:
         (for example to deliver new credentials to an app defined elsewhere). Creating an app needs it.
     type: dict
   region:
-    description: App Platform region (V(ams), V(nyc), ...); sets the spec's C(region). Fixed after creation.
+    description:
+      - App Platform region (V(ams), V(nyc), ...); sets the spec's C(region).
+      - A new region moves the app, as App Platform does (its next deployment runs there; a failover,
+        C(playbooks/failover.yml)); an app in a VPC moves with O(vpc) naming a VPC of the new region.
     type: str
   vpc:
     description:
@@ -322,10 +325,12 @@ class AppManager(ResourceManager):
                         "vpc: VPC %r is in %s; an app in region %s cannot join it" % (p["vpc"], vpc["region"], region)
                     )
                 spec["vpc"] = {"id": vpc["id"]}
-        if current and spec.get("region") and spec["region"] != current["spec"].get("region"):
+        moving = current and spec.get("region") and spec["region"] != current["spec"].get("region")
+        if moving and current["spec"].get("vpc") and not p["vpc"] and "vpc" in spec:
+            # The app's VPC is in the region it leaves: a move needs the VPC to join in the new one.
             self.do.fail(
-                "region: app %r is in %s; an app cannot move to %s"
-                % (p["name"], current["spec"].get("region"), spec["region"])
+                "vpc: app %r is in VPC %s of region %s; moving it to %s needs a VPC there (vpc)"
+                % (p["name"], spec["vpc"].get("id"), current["spec"].get("region"), spec["region"])
             )
         return spec
 
@@ -413,7 +418,18 @@ class AppManager(ResourceManager):
             return result
         wanted = destinations(wanted)
         app_id = (result.get("app") or {}).get("id")
-        rows = (self.api.call("apps.list_alerts", app_id).get("alerts") or []) if app_id else []
+        moving = self.do.check_mode and spec.get("region") != ((result.get("app") or {}).get("spec") or {}).get(
+            "region"
+        )
+        try:
+            once = dict(retry_total=0) if moving else {}  # a region that is down answers 503 at once
+            rows = (self.api.call("apps.list_alerts", app_id, **once).get("alerts") or []) if app_id else []
+        except DigitalOceanError as exc:
+            if not (moving and exc.status == 503):
+                raise
+            # A plan to move the app out of a region that is down: its alerts there cannot be read; the move
+            # (a new spec) makes them anew in the new region, so the plan shows them all as to be told.
+            rows = []
         have = dict((alert_key(row), row) for row in rows)
         keys = sorted(set(alert_keys(spec)) | (set(have) if not self.do.check_mode else set()))
         before = dict((k, destinations(have[k])) for k in sorted(have))

@@ -95,7 +95,8 @@ options:
             is UTC). A backup's C(created_at) restores that backup; a time between backups restores the
             cluster as it was then.
           - It must lie between the oldest backup still kept (seven days) and now.
-          - The latest backup when omitted.
+          - The latest backup when omitted. When the source's region is down (its backups cannot be listed, the
+            API answers 503), the request names no time and DigitalOcean restores the latest backup it has.
         type: str
   state:
     description:
@@ -162,8 +163,10 @@ plan_action:
   type: str
   sample: upgrade
 plan_note:
-  description: What the upgrade is and whether it is confirmed, for the plan.
-  returned: when O(version) differs from the version the cluster runs
+  description:
+    - What the upgrade is and whether it is confirmed, for the plan.
+    - For a restore whose source's backups cannot be read (its region is down), that the latest is restored.
+  returned: when O(version) differs from the version the cluster runs, or a restore cannot read the backups
   type: str
   sample: "major upgrade of MongoDB 7.0 -> 8.0, irreversible; needs confirmation: confirm_major_upgrade=db-oxy"
 restored_from:
@@ -177,6 +180,7 @@ restored_from:
 import datetime
 import re
 
+from ansible_collections.oxy.infra.plugins.module_utils._api import DigitalOceanError
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
 from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending, redact
@@ -287,7 +291,18 @@ class ClusterManager(ResourceManager):
         if p["engine"] in WITHOUT_BACKUPS:
             self.do.fail("backup_restore: %s clusters have no backups" % ENGINE_NAMES[p["engine"]])
         # Read afresh, not a lookup: the latest backup decides what is created.
-        kept = self.api.call("databases.list_backups", source["id"]).get("backups") or []
+        try:
+            kept = self.api.call("databases.list_backups", source["id"]).get("backups") or []
+        except DigitalOceanError as exc:
+            if exc.status != 503 or ask["backup_created_at"] is not None:
+                raise
+            # The source's region is down (a failover): its backups cannot be listed, and DigitalOcean restores
+            # the latest one when no time is given.
+            self.restore_unread = "%s's backups cannot be read (%s): its latest backup is restored" % (
+                source["name"],
+                exc.message,
+            )
+            return dict(database_name=source["name"])
         times = sorted(t for t in (_parse_time(b.get("created_at")) for b in kept) if t is not None)
         if not times:
             self.do.fail("backup_restore.database_name: cluster %r has no backup yet" % source["name"])
@@ -339,6 +354,8 @@ class ClusterManager(ResourceManager):
         if restored:
             change.update(dict(backup_restore=restored))
             extra["restored_from"] = restored
+            if getattr(self, "restore_unread", None):
+                extra.update(plan_note=self.restore_unread)
         if self.do.check_mode:
             return dict(changed=True, database=change.after, diff=change.diff(), **extra)
         body = dict(want)

@@ -46,7 +46,16 @@ options:
     description: Size slug. Required to create; a different size on an existing Droplet resizes it.
     type: str
   image:
-    description: Image slug or id. Required to create.
+    description: Image slug or id. Required to create, unless O(image_of) is set.
+    type: str
+  image_of:
+    description:
+      - Name of a Droplet whose latest snapshot or backup is the image of a new Droplet (a failover to another
+        region, C(playbooks/failover.yml)). It is found through lists (that Droplet's C(snapshot_ids) and
+        C(backup_ids), the account's images), which answer also while that Droplet's region is down, and
+        transferred to O(region) first when it is not there (the transfer is waited on).
+      - Used only to create; an existing Droplet named O(name) is adopted and nothing is read for it.
+        Mutually exclusive with O(image).
     type: str
   vpc:
     description:
@@ -183,9 +192,15 @@ plan_from:
   returned: when renamed
   type: str
 plan_note:
-  description: What a rename keeps.
-  returned: when renamed
+  description: What a rename keeps; for a Droplet created with O(image_of), the image it is made from.
+  returned: when renamed, or created with O(image_of)
   type: str
+image_from:
+  description:
+    - The image a Droplet created with O(image_of) is made from (C(id), C(name), C(type) snapshot or backup,
+      C(created_at), C(regions) before any transfer, C(droplet)), or would be (check mode).
+  returned: when this run creates the Droplet with O(image_of)
+  type: dict
 """
 
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
@@ -250,6 +265,7 @@ class DropletManager(ResourceManager):
         "region",
         "size",
         "image",
+        "image_of",
         "vpc",
         "vpc_uuid",
         "ssh_keys",
@@ -349,18 +365,78 @@ class DropletManager(ResourceManager):
             return self.create(want)
         return self.update(current, want)
 
+    def image_of(self):
+        """The latest snapshot or backup of the Droplet ``image_of`` names, read through lists only (they
+        answer while its region is down); fails, before any write, when there is none."""
+        p = self.params
+        source = self.named(self.api.list("droplets.list", "droplets", name=p["image_of"]), p["image_of"], "image_of")
+        if source is None:
+            self.do.fail("image_of: no Droplet named %r to create Droplet %r from" % (p["image_of"], p["name"]))
+        ids = set(str(i) for i in (source.get("snapshot_ids") or []) + (source.get("backup_ids") or []))
+        images = [i for i in self.api.list("images.list", "images", private=True) if str(i["id"]) in ids]
+        if not images:
+            self.do.fail(
+                "image_of: Droplet %r has no snapshot or backup to create Droplet %r from" % (p["image_of"], p["name"])
+            )
+        image = max(images, key=lambda i: (i.get("created_at") or "", int(i["id"])))
+        keys = ("id", "name", "type", "created_at", "regions")
+        return dict(dict((k, image.get(k)) for k in keys), droplet=source["name"])
+
+    def transfer(self, image):
+        """Make ``image`` available in the Droplet's region: a transfer (or the one a killed run started), waited on."""
+        region = self.params["region"]
+        pending_transfer = [
+            a
+            for a in self.api.call("image_actions.list", image["id"]).get("actions") or []
+            if a.get("type") == "transfer" and a.get("status") == "in-progress"
+        ]
+        action = (
+            pending_transfer[0]
+            if pending_transfer
+            else self.api.call("image_actions.post", image["id"], {"type": "transfer", "region": region})["action"]
+        )
+        self.action_waiter.until(
+            lambda: self.api.call("actions.get", action["id"])["action"],
+            lambda a: _action_done(a, "transfer"),
+            "transfer action %s of image %s to %s" % (action["id"], image["id"], region),
+            results=lambda last: dict(image_from=image, action=_action_facts(last or action)),
+            current=action,
+        )
+
     def create(self, want):
         p = self.params
+        image = None
+        if p["image_of"]:
+            image = self.image_of()
+            p["image"] = want["image"] = str(image["id"])
         missing = [k for k in ("region", "size", "image") if not p[k]]
         if missing:
             self.do.fail("%s required to create Droplet %r" % (" and ".join(missing), p["name"]))
         change = Change({})
         change.update(want)
+        extra = {}
+        if image:
+            extra = dict(
+                image_from=image,
+                plan_note="from %s %s (%s) of Droplet %s, taken %s%s"
+                % (
+                    image["type"],
+                    image["name"],
+                    image["id"],
+                    image["droplet"],
+                    image["created_at"],
+                    "" if p["region"] in (image["regions"] or []) else ", transferred to %s first" % p["region"],
+                ),
+            )
+            if not self.do.check_mode and p["region"] not in (image["regions"] or []):
+                self.transfer(image)
         if p["backup_policy"]:
             change.set("backup_policy", wanted_policy(None, p["backup_policy"]))
         if self.do.check_mode:
-            return dict(changed=True, droplet=change.after, diff=change.diff())
+            return dict(changed=True, droplet=change.after, diff=change.diff(), **extra)
         body = dict(name=p["name"], region=p["region"], size=p["size"], image=p["image"])
+        if image:
+            body["image"] = int(image["id"])
         for key in ("vpc_uuid", "ssh_keys", "tags", "monitoring", "ipv6", "backups", "user_data"):
             if want.get(key) is not None or p.get(key) is not None:
                 body[key] = want.get(key, p.get(key))
@@ -369,6 +445,7 @@ class DropletManager(ResourceManager):
         droplet = self.api.create(lambda: self.api.call("droplets.create", body)["droplet"], self.find)
         droplet = self.wait(droplet)
         result = self.result(True, droplet, change)
+        result.update(extra)
         if p["backup_policy"]:
             result["backup_policy"] = self.current_policy(droplet) or {}
         return result
@@ -503,6 +580,7 @@ def main():
             region=dict(type="str"),
             size=dict(type="str"),
             image=dict(type="str"),
+            image_of=dict(type="str"),
             vpc=dict(type="str"),
             vpc_uuid=dict(type="str"),
             ssh_keys=dict(type="list", elements="str", no_log=False),
@@ -526,7 +604,7 @@ def main():
         guard_delete=True,
         protected_tag=True,
         supports_check_mode=True,
-        mutually_exclusive=[("vpc", "vpc_uuid")],
+        mutually_exclusive=[("vpc", "vpc_uuid"), ("image", "image_of")],
     )
     do.run(DropletManager)
 

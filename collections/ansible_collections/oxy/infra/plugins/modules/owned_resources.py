@@ -30,6 +30,10 @@ description:
     the old cluster. The old cluster is never deleted: once the new one exists, it is an orphan."
   - Everything else the environment owns that the definition does not name is an orphan (RV(orphans)), which the
     oxy.infra.plan callback lists and C(playbooks/drift.yml) fails on.
+  - "With O(monitoring), its uptime checks and alert policies too: a check is owned when its target's host is an owned
+    domain, a name under one or a domain of an owned app; a policy when it watches an owned Droplet or cluster by id,
+    or the Droplets that carry all of O(droplet.tags). One the definition does not name is an orphan: the check of
+    an app's domain the definition dropped, the policies of a cluster it replaced."
   - Its reads are lookups for the run's read cache (the same lists the later tasks look names up in, or have just
     read).
 extends_documentation_fragment:
@@ -100,6 +104,22 @@ options:
         database is refused (the rename would move it to an empty database).
     type: dict
     default: {}
+  monitoring:
+    description:
+      - The definition's uptime checks and alert policies, by name, to find the orphans among the account's (with
+        O(orphans) only). Omitted, monitoring is not read.
+    type: dict
+    suboptions:
+      uptime_checks:
+        description: Names of the definition's uptime checks.
+        type: list
+        elements: str
+        default: []
+      alert_policies:
+        description: Descriptions of the definition's alert policies.
+        type: list
+        elements: str
+        default: []
   confirm_replace:
     description: Names of the database clusters whose replacement is confirmed (the old names).
     type: list
@@ -136,6 +156,9 @@ EXAMPLES = r"""
     apps: [oxy-api, alia-production]
     domains: [oxy.so]
     firewalls: [oxy-api-backend]
+    monitoring:
+      uptime_checks: [api.oxy.so, mail.oxy.so]
+      alert_policies: ["droplets tagged oxy,api cpu", db-oxy cpu_alerts]
     confirm_replace: "{{ oxy_confirm_replace | default([]) }}"
   register: owned
 """
@@ -154,7 +177,9 @@ owned:
   elements: dict
 orphans:
   description:
-    - What the environment owns that the definition does not name (C(kind), C(name), C(id), C(why)).
+    - What the environment owns that the definition does not name (C(kind), C(name), C(id), C(why)); C(kind) is
+      one of C(droplet), C(database cluster), C(app), C(domain), C(cloud firewall), C(uptime check) and
+      C(alert policy).
     - Empty with O(orphans=false).
   returned: always
   type: list
@@ -210,6 +235,12 @@ class OwnedResources(ResourceManager):
             if p["orphans"] or (p["match_renames"] and p["apps"]):
                 # An app renamed in the definition is found among the project's apps.
                 account.update(apps=api.list("apps.list", "apps"))
+            if p["orphans"] and p["monitoring"] is not None:
+                # Read by the monitoring tasks earlier in the run: the cache answers.
+                account.update(
+                    checks=api.list("uptime.list_checks", "checks"),
+                    policies=api.list("monitoring.list_alert_policy", "policies"),
+                )
             account.update(members=[])
             # Looking for renames and replacements alone, with every resource of the definition in the account
             # under its name, there is none to find: the project's members are not needed.
@@ -231,6 +262,8 @@ class OwnedResources(ResourceManager):
             firewalls=p["firewalls"],
             firewall_path=p["firewall_path"],
             app_databases=p["app_databases"],
+            uptime_checks=(p["monitoring"] or {}).get("uptime_checks"),
+            alert_policies=(p["monitoring"] or {}).get("alert_policies"),
         )
         found = plan(definition, self.read(definition), renames=p["match_renames"])
         if found["problems"]:
@@ -287,6 +320,13 @@ def main():
             firewalls=dict(type="list", elements="str", default=[]),
             firewall_path=dict(type="str", default="oxy_droplet_firewall.name"),
             app_databases=dict(type="dict", default={}),
+            monitoring=dict(
+                type="dict",
+                options=dict(
+                    uptime_checks=dict(type="list", elements="str", default=[]),
+                    alert_policies=dict(type="list", elements="str", default=[]),
+                ),
+            ),
             confirm_replace=dict(type="list", elements="str", default=[]),
             orphans=dict(type="bool", default=True),
             match_renames=dict(type="bool", default=True),

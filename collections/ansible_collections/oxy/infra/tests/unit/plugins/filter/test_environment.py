@@ -11,6 +11,7 @@ from ansible_collections.oxy.infra.plugins.filter.environment import (
     as_ipv4,
     dmarc_problems,
     environment_problems,
+    mail_txt_records,
     max_prefix,
     port_problems,
     source_problems,
@@ -765,3 +766,94 @@ def test_a_well_formed_dmarc_record_passes(record):
 def test_the_dmarc_of_the_definition_is_checked_when_it_has_one():
     assert problems_of(changed(oxy_dns=dict(STOCK["oxy_dns"], dmarc="v=DMARC1; p=reject"))) == []
     one_problem(changed(oxy_dns=dict(STOCK["oxy_dns"], dmarc="v=DMARC1; p=maybe")), "oxy_dns.dmarc")
+
+
+# -- Mail (oxy_mail) ---------------------------------------------------------------------------------------
+MAIL = {
+    "mailboxes": ["postmaster", "abuse", "ops", "dmarc"],
+    "aliases": {"hostmaster": ["postmaster@oxy.so"]},
+    "dkim": {"selector": "oxy2026", "retired": []},
+    "dmarc": {"policy": "quarantine", "rua": ["dmarc@oxy.so"]},
+    "relay": {"host": "smtp.relay.example", "port": 587, "username": "oxy", "spf_include": "spf.relay.example"},
+    "senders": [{"username": "oxy-api", "addresses": ["no-reply@oxy.so"]}],
+    "api_sender": "oxy-api",
+}
+MAILED = {
+    **STOCK,
+    "oxy_dns": {k: v for k, v in STOCK["oxy_dns"].items() if k != "spf"},
+    "oxy_mail": MAIL,
+    "oxy_mail_relay_password": "********",
+    "oxy_mail_sender_passwords": {"oxy-api": "********"},
+}
+
+
+def mail_changed(**changes):
+    definition = copy.deepcopy(MAILED)
+    definition["oxy_mail"].update(changes)
+    return definition
+
+
+def test_the_stock_mail_has_no_problem():
+    assert problems_of(MAILED) == []
+
+
+def test_mail_records_are_derived_from_the_definition_and_the_droplet_keys():
+    records = mail_txt_records(MAILED, {"oxy2026": "AAAA", "oxy2025": "BBBB"})
+    assert records == [
+        {"name": "@", "data": "v=spf1 mx include:spf.relay.example -all"},
+        {"name": "_dmarc", "data": "v=DMARC1; p=quarantine; rua=mailto:dmarc@oxy.so"},
+        {"name": "oxy2026._domainkey", "data": "v=DKIM1; k=rsa; p=AAAA"},
+        {"name": "oxy2025._domainkey", "data": "v=DKIM1; k=rsa; p=BBBB"},  # kept by the droplet, not retired
+    ]
+
+
+def test_without_a_relay_spf_is_mx_alone_and_a_retired_selector_is_deleted():
+    definition = mail_changed(relay={}, dkim={"selector": "oxy2027", "retired": ["oxy2026"]})
+    definition["oxy_mail"]["dmarc"] = {"policy": "reject", "subdomain_policy": "none", "pct": 50, "adkim": "s"}
+    # The droplet deleted the retired key; the current one is not made yet: no item, or a placeholder.
+    assert mail_txt_records(definition, {}) == [
+        {"name": "@", "data": "v=spf1 mx -all"},
+        {"name": "_dmarc", "data": "v=DMARC1; p=reject; sp=none; adkim=s; pct=50"},
+        {"name": "oxy2026._domainkey", "state": "absent"},
+    ]
+    placeholder = mail_txt_records(definition, {}, True)[2]
+    assert placeholder["data"] == "(public key of selector oxy2027, made on the droplet)"
+
+
+def test_records_written_out_in_oxy_dns_are_published_instead():
+    definition = copy.deepcopy(MAILED)
+    definition["oxy_dns"].update(spf="v=spf1 a mx -all", dmarc="v=DMARC1; p=none")
+    assert [r["data"] for r in mail_txt_records(definition)[:2]] == ["v=spf1 a mx -all", "v=DMARC1; p=none"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        ({"mailboxes": ["abuse"], "aliases": {}}, "oxy_mail.mailboxes", "has no postmaster"),
+        ({"aliases": {"hostmaster": ["nobody@oxy.so"]}}, "oxy_mail.aliases.hostmaster[0]", "neither a mailbox"),
+        ({"aliases": {"ops": ["x@example.com"]}}, "oxy_mail.aliases.ops", "is also a mailbox"),
+        ({"relay": {**MAIL["relay"], "spf_include": ""}}, "oxy_mail.relay.spf_include", "is missing"),
+        ({"relay": {**MAIL["relay"], "port": 25}}, "oxy_mail.relay.port", "25 is the port DigitalOcean blocks"),
+        ({"relay": {**MAIL["relay"], "port": 70000}}, "oxy_mail.relay.port", "is not a port"),
+        ({"senders": [{"username": "oxy-api", "addresses": ["a@b.example"]}]}, "oxy_mail.senders[0].addresses[0]", ""),
+        ({"api_sender": "nobody"}, "oxy_mail.api_sender", "is not a sender"),
+        ({"dkim": {"selector": "a.b", "retired": []}}, "oxy_mail.dkim.selector", "is not a selector"),
+        ({"dkim": {"selector": "s1", "retired": ["s1"]}}, "oxy_mail.dkim.retired[0]", "is the selector mail"),
+        ({"dmarc": {"policy": "reject", "pct": 101}}, "oxy_mail.dmarc.pct", "allowed: 0 to 100"),
+        ({"dmarc": {"policy": "reject", "aspf": "x"}}, "oxy_mail.dmarc.aspf", "is not an alignment"),
+    ],
+)
+def test_a_mail_problem_names_its_field(changes, field, expected):
+    assert expected in one_problem(mail_changed(**changes), field)
+
+
+def test_mail_passwords_are_required_and_never_quoted():
+    definition = copy.deepcopy(MAILED)
+    definition.update(oxy_mail_relay_password="", oxy_mail_sender_passwords={"oxy-api": "", "old": "********"})
+    problems = problems_of(definition)
+    assert [p.split(":")[0] for p in problems] == [
+        "oxy_mail_relay_password",
+        "oxy_mail_sender_passwords.oxy-api",
+        "oxy_mail_sender_passwords.old",
+    ], problems
+    assert not any("********" in p for p in problems)

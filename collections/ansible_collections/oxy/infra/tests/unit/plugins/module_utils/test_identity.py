@@ -292,3 +292,67 @@ def test_a_name_the_account_lacks_needs_the_project_read():
     definition = dict(DEFINITION, droplet=dict(DEFINITION["droplet"], name="oxy-api-2", tags=["new"]))
     assert plan(definition, CONVERGED)["droplet_rename"] == {"id": "1", "old": "oxy-api-backend", "new": "oxy-api-2"}
     assert plan(definition, dict(CONVERGED, members=[]))["droplet_rename"] is None
+
+
+MONITORED = dict(
+    CONVERGED,
+    apps=[
+        dict(id="a1", spec=dict(name="oxy-api", domains=[dict(domain="app.oxy.example")])),
+        dict(id="a9", spec=dict(name="not-ours", domains=[dict(domain="theirs.example")])),
+    ],
+    checks=[
+        dict(id="k1", name="api.oxy.so", target="https://api.oxy.so"),
+        dict(id="k2", name="mail.oxy.so", target="mail.oxy.so"),
+        dict(id="k3", name="app.oxy.example", target="https://app.oxy.example/health"),
+        dict(id="k4", name="old.oxy.so", target="https://old.oxy.so:8443/"),
+        dict(id="k9", name="theirs", target="https://theirs.example"),
+        dict(id="k8", name="lookalike", target="https://notoxy.so"),
+    ],
+    policies=[
+        dict(uuid="p1", description="droplets tagged oxy,api cpu", tags=["api", "oxy"], entities=[]),
+        dict(uuid="p2", description="db-oxy cpu_alerts", tags=[], entities=["c1"]),
+        dict(uuid="p3", description="db-old cpu_alerts", tags=[], entities=["c1"]),
+        dict(uuid="p4", description="the droplet by id", tags=[], entities=["1"]),
+        dict(uuid="p9", description="someone's", tags=["web"], entities=["9", "c9"]),
+    ],
+)
+MONITORING = dict(
+    DEFINITION,
+    uptime_checks=["api.oxy.so", "mail.oxy.so", "app.oxy.example"],
+    alert_policies=["droplets tagged oxy,api cpu", "db-oxy cpu_alerts", "the droplet by id"],
+)
+
+
+def test_monitoring_is_owned_through_what_it_watches():
+    mine = [
+        (r["kind"], r["name"], r["why"])
+        for r in owned(MONITORING, MONITORED)
+        if r["kind"] in ("uptime check", "alert policy")
+    ]
+    assert mine == [
+        ("uptime check", "api.oxy.so", "watches api.oxy.so"),
+        ("uptime check", "mail.oxy.so", "watches mail.oxy.so"),
+        ("uptime check", "app.oxy.example", "watches app.oxy.example"),
+        ("uptime check", "old.oxy.so", "watches old.oxy.so"),
+        ("alert policy", "droplets tagged oxy,api cpu", "watches the Droplets tagged api, oxy"),
+        ("alert policy", "db-oxy cpu_alerts", "watches db-oxy"),
+        ("alert policy", "db-old cpu_alerts", "watches db-oxy"),
+        ("alert policy", "the droplet by id", "watches oxy-api-backend"),
+    ]
+
+
+def test_monitoring_the_definition_does_not_name_is_an_orphan():
+    orphans = [(r["kind"], r["name"], r["id"]) for r in plan(MONITORING, MONITORED)["orphans"]]
+    assert orphans == [("uptime check", "old.oxy.so", "k4"), ("alert policy", "db-old cpu_alerts", "p3")]
+    # A teardown, once the definition's own resources are gone: every owned check and policy is an orphan.
+    gone = plan(dict(MONITORING, uptime_checks=[], alert_policies=[]), MONITORED, renames=False)["orphans"]
+    assert sorted(r["id"] for r in gone if r["kind"] in ("uptime check", "alert policy")) == [
+        "k1",
+        "k2",
+        "k3",
+        "k4",
+        "p1",
+        "p2",
+        "p3",
+        "p4",
+    ]
