@@ -343,7 +343,7 @@ def test_a_run_that_only_waits_reads_as_lookups_and_tags_emptied_are_a_write(api
         return cls(do)
 
     droplet_options = ("name", "region", "size", "image", "vpc", "vpc_uuid", "monitoring", "ipv6", "backups")
-    droplet_spec = dict((o, {"type": "str"}) for o in (*droplet_options, "backup_policy"))
+    droplet_spec = dict((o, {"type": "str"}) for o in (*droplet_options, "backup_policy", "image_of"))
     droplet_spec.update(
         state={"default": "present"}, tags={"type": "list"}, ssh_keys={"type": "list"}, wait_timeout={"type": "int"}
     )
