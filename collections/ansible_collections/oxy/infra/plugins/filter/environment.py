@@ -1256,7 +1256,7 @@ def _sender_problems(mail, definition, domain):
                 "production OXY_MAIL_SENDER_PASSWORDS, or AWX's Oxy mail credential)" % (username, username, path)
             )
     problems += unique_problems(names, "username", "each sender once")
-    usernames = [n for _, n, _ in names if isinstance(n, str)]
+    usernames = [entry[1] for entry in names if isinstance(entry[1], str)]
     for username in sorted(set(passwords) - set(usernames), key=str):
         problems.append(
             "oxy_mail_sender_passwords.%s: is the password of no sender of oxy_mail.senders (%s)"
