@@ -16,6 +16,8 @@ from tests.playbooks.test_plan import SKIP, actions, apply, plan
 
 DEFINITION = yaml.safe_load((ROOT / "inventory/production/group_vars/all/oxy.yml").read_text())
 ACCOUNT = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())
+# The alert policies of db-oxy (oxy_monitoring.database_alerts), which a replaced db-oxy keeps.
+OLD_POLICIES = [f"db-oxy {a['metric']}" for a in DEFINITION["oxy_monitoring"]["database_alerts"]]
 
 
 def renamed(variable: str, name: str) -> str:
@@ -56,7 +58,9 @@ def test_renames_replacements_and_orphans(sandbox, do, tmp_path):
     )
     (entry,) = [r for r in report["resources"] if r["name"] == "db-oxy-2" and r["kind"] == "database cluster"]
     assert entry["action"] == "replace" and entry["note"] == "new empty cluster; db-oxy keeps the data"
-    assert report["totals"]["replace"] == 1 and report["orphans"] == []
+    # The old cluster's alert policies stay with it (the new cluster gets its own): orphans from then on.
+    assert report["totals"]["replace"] == 1
+    assert {(o["kind"], o["name"]) for o in report["orphans"]} == {("alert policy", n) for n in OLD_POLICIES}
     assert writes(sandbox, since) == []
 
     # Applied without the confirmation: refused before any write, naming the definition's path.
@@ -126,17 +130,20 @@ def test_renames_replacements_and_orphans(sandbox, do, tmp_path):
     both = json.dumps({**json.loads(new_cluster), **json.loads(new_droplet)})
     code, out, report = plan(sandbox, tmp_path, "-e", both, playbook="playbooks/drift.yml")
     assert code == 1 and "The environment drifted from its definition" in out, out[-4000:]
-    orphans = {(o["kind"], o["name"], o["id"]) for o in report["orphans"]}
+    orphans = {(o["kind"], o["name"], o["id"]) for o in report["orphans"] if o["kind"] != "alert policy"}
     assert orphans == {
         ("database cluster", "db-oxy", clusters["db-oxy"]["id"]),
         ("droplet", "stray-1", str(stray["id"])),
         ("droplet", "stray-2", str(kept["id"])),
     }
+    policies = {o["name"] for o in report["orphans"] if o["kind"] == "alert policy"}
+    assert policies == set(OLD_POLICIES)
+    assert "watches db-oxy, not in the definition" in out
     # The plan's lines, then drift's refusal naming each.
     assert f"  ! orphan droplet stray-1 (id {stray['id']}): owned by project Oxy, not in the definition" in out
     assert f"- orphan droplet stray-1 (id {stray['id']}): owned by project Oxy, not in the definition" in out
     assert f"- orphan database cluster db-oxy (id {clusters['db-oxy']['id']}): owned by project Oxy" in out
-    assert report["totals"]["orphan"] == 3 and report["changes_pending"]
+    assert report["totals"]["orphan"] == 3 + len(OLD_POLICIES) and report["changes_pending"]
     assert [r for r in report["resources"] if r["action"] != "no change"] == [], report["resources"]
 
     # With the orphan switch, teardown removes them too (droplets by id), except the protected one.
@@ -153,4 +160,5 @@ def test_renames_replacements_and_orphans(sandbox, do, tmp_path):
     assert down.rc == 0, down.out[-4000:]
     assert [d["name"] for d in do.droplets.list()["droplets"]] == ["stray-2"]
     assert not do.databases.list_clusters().get("databases")
+    assert not do.monitoring.list_alert_policy().get("policies")  # the environment's and the old cluster's
     assert "Left in place, owned by the environment but not in its definition: droplet stray-2." in down.out

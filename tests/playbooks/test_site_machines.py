@@ -54,6 +54,9 @@ def run_site(sandbox, key: Path, *extra: str) -> tuple[int, str, dict]:
 def environment(sandbox, tmp_path):
     """The sandbox with machines, the stack's images in its registry, and the operators' key pair."""
     sandbox.with_the_stack()
+    # The droplet's disk a filesystem of its own, as on DigitalOcean (here 4 GiB), so filling it is what fires its
+    # disk alert (the sandbox's droplet_disk_gib).
+    sandbox.configure(droplet_disk_gib=4)
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     return key
@@ -349,6 +352,22 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
         told = [n for n in notifications(sandbox, since) if n.get("rule") == "DEPLOYMENT_FAILED"]
         assert {(n["recipient"], n["app_id"]) for n in told} == {("ops@oxy.so", app["id"]), ("#oxy-alerts", app["id"])}
         assert "hooks.slack.com" not in str(notifications(sandbox)) and WEBHOOK not in str(notifications(sandbox))
+
+        # The droplet's disk filled past the definition's threshold (oxy_monitoring.droplet_alerts: above 85 %):
+        # the policy on the droplet's tags tells the recipients; the file removed, it resolves.
+        disk = next(
+            p
+            for p in do.monitoring.list_alert_policy()["policies"]
+            if p["description"] == "droplets tagged oxy,api disk_utilization_percent"
+        )
+        fill = "set -e; df -k --output=size,used /var/lib/docker | tail -1 | (read size used; "
+        fill += "fallocate -l $(( size * 92 / 100 - used ))k /var/lib/docker/oxy-filler); sync"
+        on_droplet(key, address, fill)
+        told = wait_for_policy(sandbox, since, disk["uuid"], "firing")
+        assert {n["recipient"] for n in told} == {"ops@oxy.so", "#oxy-alerts"}, told
+        assert "disk_utilization_percent above 85" in told[0]["subject"], told
+        on_droplet(key, address, "rm /var/lib/docker/oxy-filler && sync")
+        wait_for_policy(sandbox, since, disk["uuid"], "resolved")
     finally:
         sandbox.configure(uptime_interval=60, deploy_failures={})
 
@@ -442,6 +461,17 @@ WEBHOOK = ACCOUNT["oxy_monitoring_slack_webhook"]
 def notifications(sandbox, since: int = 0) -> list[dict]:
     """What the sandbox's monitoring would have emailed or posted (recipient, subject, text; never a webhook)."""
     return sandbox.control("GET", f"notifications?since={since}")["notifications"]
+
+
+def wait_for_policy(sandbox, since: int, uuid: str, status: str, timeout: float = 90) -> list[dict]:
+    """The notifications of the alert policy ``uuid`` with ``status``, once there are some."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [n for n in notifications(sandbox, since) if n.get("policy_uuid") == uuid and n["status"] == status]
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no {status} notification of policy {uuid} within {timeout}s")
 
 
 def wait_for_notes(sandbox, since: int, check: str, status: str, timeout: float = 60) -> list[dict]:
