@@ -26,23 +26,11 @@ import pytest
 from tests.fixtures.credentials import APPS, app_secrets, clusters, env_file, parse
 from tests.fixtures.playbooks import ansible_playbook
 from tests.playbooks.test_plan import SKIP
+from tests.playbooks.test_restore import flat, mark, writes
 
 TO = ("-e", "oxy_failover_region=fra1")
 CONFIRM = ("-e", "oxy_failover_confirm=ams3")
 NEW = {"droplet": "oxy-api-backend-fra1", "mongodb": "db-oxy-fra1", "valkey": "db-valkey-fra1-04785"}
-
-
-def flat(text: str) -> str:
-    """``text`` with its lines joined (the YAML callback folds long messages)."""
-    return " ".join(text.split())
-
-
-def mark(sandbox) -> int:
-    return sandbox.log()[-1]["seq"]
-
-
-def writes(sandbox, since: int) -> list[str]:
-    return [f"{r['method']} {r['path']}" for r in sandbox.log(since=since) if r["method"] != "GET"]
 
 
 def public_ip(do, name: str) -> str:

@@ -85,32 +85,26 @@ def tags(**changes):
     return {"oxy_app_image_tags": value}
 
 
-def monitoring_changed(path, value):
-    """The stock oxy_monitoring with the field at ``path`` (keys, indexes) set to ``value`` (DROP removes it)."""
-    monitoring = copy.deepcopy(STOCK["oxy_monitoring"])
+def stock_changed(variable, path, value):
+    """The stock ``variable`` (a dict) with the field at ``path`` (keys, indexes) set to ``value`` (DROP removes it)."""
+    changed = copy.deepcopy(STOCK[variable])
     *parents, last = path
-    node = monitoring
+    node = changed
     for key in parents:
         node = node[key]
     if value is DROP:
         node.pop(last)
     else:
         node[last] = value
-    return {"oxy_monitoring": monitoring}
+    return {variable: changed}
+
+
+def monitoring_changed(path, value):
+    return stock_changed("oxy_monitoring", path, value)
 
 
 def mail_changed(path, value):
-    """The stock oxy_mail with the field at ``path`` (keys, indexes) set to ``value`` (DROP removes it)."""
-    mail = copy.deepcopy(STOCK["oxy_mail"])
-    *parents, last = path
-    node = mail
-    for key in parents:
-        node = node[key]
-    if value is DROP:
-        node.pop(last)
-    else:
-        node[last] = value
-    return {"oxy_mail": mail}
+    return stock_changed("oxy_mail", path, value)
 
 
 SANDBOX_RELAY = yaml.safe_load((ROOT / "inventory/sandbox/group_vars/all/account.yml").read_text())["oxy_mail_relay"]
