@@ -1,5 +1,5 @@
-"""Bench only: an earlier commit of this tree, checked out beside it to run as a baseline; and the images the
-benches with machines need."""
+"""Bench only: an earlier commit of this tree, checked out beside it to run as a baseline; the images the
+benches with machines need, and their sandbox."""
 
 from __future__ import annotations
 
@@ -44,3 +44,26 @@ def require_machine_images() -> None:
             f'missing {", ".join(missing)}: run `eval "$(tests/images/build)"` and export '
             "OXY_SANDBOX_DROPLET_IMAGE=$OXY_IMAGE_DROPLET OXY_SANDBOX_VALKEY_IMAGE=$OXY_IMAGE_VALKEY first"
         )
+
+
+def machine_sandbox(stack: contextlib.ExitStack, state: Path, settings: dict | None = None):
+    """A sandbox with machines, kept in ``state``, with ``settings`` and the stack's images in its registry; reset
+    (its machines removed) and stopped when ``stack`` closes, without hiding why the bench stopped. Exits naming
+    why when this machine cannot have machines."""
+    from oxy_sandbox import process
+
+    from tests.fixtures.sandbox import push_the_stack
+
+    def reset_quietly() -> None:
+        with contextlib.suppress(Exception):
+            running.control("POST", "reset")
+
+    running = process.start(state, reset=True)
+    stack.callback(process.stop, running)
+    stack.callback(reset_quietly)
+    if not running.control("GET", "machines").get("enabled"):
+        sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
+    if settings:
+        running.control("PUT", "config", settings)
+    push_the_stack(state)
+    return running

@@ -33,9 +33,8 @@ from pathlib import Path
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._worktree import require_machine_images
+from bench._worktree import machine_sandbox, require_machine_images
 from tests.fixtures.playbooks import ansible_playbook
-from tests.fixtures.sandbox import push_the_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS = {"droplet_delay": 20, "database_delay": 30, "app_delay": 15, "action_delay": 1, "firewall_delay": 1}
@@ -68,12 +67,6 @@ def api(running: process.Running, method: str, path: str, body: dict | None = No
     return answer
 
 
-def reset_quietly(running: process.Running) -> None:
-    """Empty the account (its machines removed) on the way out, without hiding why the bench stopped."""
-    with contextlib.suppress(Exception):
-        running.control("POST", "reset")
-
-
 def droplet(running: process.Running, name: str) -> dict:
     (found,) = [d for d in api(running, "GET", f"/v2/droplets?name={name}")["droplets"] if d["name"] == name]
     return found
@@ -101,12 +94,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         state = tmp / "state"
-        running = process.start(state, reset=True)
-        stack.callback(process.stop, running)
-        stack.callback(reset_quietly, running)
-        if not running.control("GET", "machines").get("enabled"):
-            sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
-        push_the_stack(state)
+        running = machine_sandbox(stack, state)
         key = tmp / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         running.control("PUT", "config", {**DELAYS, "uptime_interval": 5})

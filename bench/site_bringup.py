@@ -32,9 +32,8 @@ from pathlib import Path
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._worktree import require_machine_images, worktree
+from bench._worktree import machine_sandbox, require_machine_images, worktree
 from tests.fixtures.playbooks import ansible_playbook
-from tests.fixtures.sandbox import push_the_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS = {"droplet_delay": 20, "database_delay": 30, "app_delay": 15, "action_delay": 1, "firewall_delay": 1}
@@ -70,12 +69,6 @@ def cold(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) ->
     return site(running, key, *extra, tree=tree)
 
 
-def reset_quietly(running: process.Running) -> None:
-    """Empty the account (its machines removed) on the way out, without hiding why the bench stopped."""
-    with contextlib.suppress(Exception):
-        running.control("POST", "reset")
-
-
 def print_plays(plays: list[dict]) -> None:
     """Where a run's time went, play by play, with what the DigitalOcean plays spent waiting."""
     for play in plays:
@@ -103,12 +96,7 @@ def main() -> None:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         baseline = stack.enter_context(worktree(args.baseline, tmp / "baseline"))
         state = tmp / "state"
-        running = process.start(state, reset=True)
-        stack.callback(process.stop, running)
-        stack.callback(reset_quietly, running)
-        if not running.control("GET", "machines").get("enabled"):
-            sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
-        push_the_stack(state)
+        running = machine_sandbox(stack, state)
         key = tmp / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
 

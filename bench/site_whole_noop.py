@@ -40,9 +40,8 @@ import yaml
 from oxy_sandbox import process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._worktree import require_machine_images, worktree
+from bench._worktree import machine_sandbox, require_machine_images, worktree
 from tests.fixtures.playbooks import ansible_playbook
-from tests.fixtures.sandbox import push_the_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "ad291cb"  # the commit issue 24 measured: a no-change site.yml in 34-36 s
@@ -137,24 +136,6 @@ def run(running: process.Running, key: Path, tmp: Path, tree: Path, playbook: st
     }
 
 
-def reset_quietly(running: process.Running) -> None:
-    """Empty the account (its machines removed) on the way out, without hiding why the bench stopped."""
-    with contextlib.suppress(Exception):
-        running.control("POST", "reset")
-
-
-def sandbox(stack: contextlib.ExitStack, state: Path) -> process.Running:
-    """A sandbox with machines and no DigitalOcean delays, the stack's images in its registry."""
-    running = process.start(state, reset=True)
-    stack.callback(process.stop, running)
-    stack.callback(reset_quietly, running)
-    if not running.control("GET", "machines").get("enabled"):
-        sys.exit(f"the sandbox has no machines: {running.control('GET', 'machines').get('reason')}")
-    running.control("PUT", "config", SETTINGS)
-    push_the_stack(state)
-    return running
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3, help="no-change runs per variant (>= 1)")
@@ -172,7 +153,10 @@ def main() -> None:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         # Each tree converges its own sandbox and droplet: two trees that state the droplet's stack a
         # little differently would otherwise change it back and forth, and no run would be a no-change run.
-        mine, theirs = sandbox(stack, tmp / "state"), sandbox(stack, tmp / "baseline-state")
+        mine, theirs = (
+            machine_sandbox(stack, tmp / "state", SETTINGS),
+            machine_sandbox(stack, tmp / "baseline-state", SETTINGS),
+        )
         first = run(mine, key, tmp, ROOT)
         run(theirs, key, tmp, baseline)
         for running in (mine, theirs):
