@@ -21,6 +21,7 @@ import docker
 import pytest
 import requests
 from oxy_sandbox import process
+from oxy_sandbox.backends import liveness
 from oxy_sandbox.backends.machines import Machines, PublicNetwork
 
 from tests.machines import test_machines
@@ -154,7 +155,7 @@ def test_a_restarted_sandbox_mounts_its_machines_disks_again(tmp_path, key_pair)
 
 def test_the_disks_of_a_sandbox_with_no_machine_left_are_freed(tmp_path):
     """What a killed sandbox leaves once its machines went (a loop-mounted disk, its image file, the volume bound to
-    it) is freed by the next one's prune; a sandbox that still has machines keeps its disks."""
+    it) is freed by the next one's prune; a sandbox that still has machines, or still runs, keeps its disks."""
     try:
         client = docker.from_env(timeout=60)
         client.ping()
@@ -176,6 +177,12 @@ def test_the_disks_of_a_sandbox_with_no_machine_left_are_freed(tmp_path):
         assert len(_loops(tmp_path)) == 1 and len(_mounted(tmp_path)) == 1
         assert machines.prune_disks(keep={"0123456789"}) == []
         assert len(_mounted(tmp_path)) == 1 and image.exists()
+        alive = liveness.hold("0123456789")  # its sandbox runs, before its first machine: kept, whatever keep says
+        try:
+            assert machines.prune_disks(keep={"fedcba9876"}) == []
+            assert len(_mounted(tmp_path)) == 1 and image.exists()
+        finally:
+            liveness.release(alive)
         assert machines.prune_disks(keep={"fedcba9876"}) == [str(mount)]
         assert _loops(tmp_path) == [] and _mounted(tmp_path) == []
         assert not image.exists() and not mount.exists()

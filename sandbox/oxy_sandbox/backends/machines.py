@@ -19,8 +19,8 @@
   destroyed droplet or a reset unmounts it, frees its loop device and deletes the file; a stopped sandbox
   leaves the disks of the machines that outlive it mounted (and frees any no machine uses), and a restarted
   one mounts again those that are not (a rebooted host); disks of sandboxes with no machine left (one
-  killed before its reset) are freed when a sandbox starts. Without the setting a disk is an ordinary Docker
-  volume, as large as this machine's disk.
+  killed before its reset) are freed when a sandbox starts, never those of a sandbox that runs
+  (``liveness``). Without the setting a disk is an ordinary Docker volume, as large as this machine's disk.
 - Every Docker call runs on a worker thread; the droplet's status follows: ``new`` until the
   container runs and SSH answers, then ``active``; actions complete when the machine did them.
 """
@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import io
 import ipaddress
@@ -48,6 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+
+from oxy_sandbox.backends import liveness
 
 log = logging.getLogger("oxy_sandbox.machines")
 
@@ -80,8 +81,6 @@ SSH_TIMEOUT = 180.0
 SERVICE_SLOTS = 5
 # The mount point of a bounded droplet disk (``Machines.disk_name``): its sandbox's instance is the group.
 DISK_MOUNT = re.compile(r"^oxy-([0-9a-f]{10})-droplet-\d+-disk$")
-# Seconds a sandbox's new volume protects its disks from another sandbox's prune (its machine comes next).
-DISK_GRACE = 600.0
 
 
 def _run(*command: str) -> subprocess.CompletedProcess:
@@ -276,6 +275,7 @@ class Machines:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._networks_guard = threading.Lock()
+        self._alive: int | None = None  # the lock that says this sandbox runs (liveness), held once connected
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
@@ -304,7 +304,8 @@ class Machines:
         problem = machines.ensure_public_network()
         if problem:
             return None, problem
-        stale = machines.prune_disks(keep=machines.instances() | machines.volume_owners() | {instance})
+        machines._alive = liveness.hold(instance)
+        stale = machines.prune_disks(keep=machines.instances() | {instance})
         if stale:
             log.warning("freed droplet disks of sandboxes with no machine left: %s", ", ".join(stale))
         for problem in machines.mount_disks():
@@ -582,21 +583,11 @@ class Machines:
                 problems.append(f"droplet disk {image} is not mounted: {exc}")
         return problems
 
-    def volume_owners(self, within: float = DISK_GRACE) -> set[str]:
-        """The sandboxes that made a volume on this engine in the last ``within`` seconds (one making a disk right
-        now mounts it just before it makes its volume and machine)."""
-        owners = set()
-        for volume in self.docker.volumes.list(filters={"label": LABEL}):
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                made = dt.datetime.fromisoformat(volume.attrs["CreatedAt"]).timestamp()
-                if time.time() - made < within:
-                    owners.add(volume.attrs["Labels"][LABEL])
-        return owners
-
     def prune_disks(self, keep: set[str]) -> list[str]:
         """Bounded disks (mounts named like ``Machines.disk_name``) of sandboxes with no machine left (one killed
         before its reset, whose machines went): their volumes removed, unmounted, their loop devices freed, their
-        image files deleted."""
+        image files deleted. Live sandboxes (``liveness``) keep theirs, whatever ``keep`` says."""
+        keep = set(keep) | liveness.live()
         freed = []
         for mount in _mounts():
             found = DISK_MOUNT.match(os.path.basename(mount))
@@ -726,7 +717,9 @@ class Machines:
 
     def prune_networks(self, keep: set[str]) -> list[str]:
         """VPC networks of sandboxes with no machine or cluster server left (one that stopped without a
-        reset): their ranges would keep a new VPC of the same range from getting its network."""
+        reset): their ranges would keep a new VPC of the same range from getting its network. Live sandboxes
+        (``liveness``) keep theirs, whatever ``keep`` says."""
+        keep = set(keep) | liveness.live()
         removed = []
         for network in self.docker.networks.list(filters={"label": LABEL}):
             owner = (network.attrs.get("Labels") or {}).get(LABEL)
@@ -766,3 +759,5 @@ class Machines:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
             self.free_disks(keep=set(self.owned()))
+        liveness.release(self._alive)
+        self._alive = None

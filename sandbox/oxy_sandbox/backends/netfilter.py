@@ -24,6 +24,8 @@ import logging
 import subprocess
 import threading
 
+from oxy_sandbox.backends import liveness
+
 log = logging.getLogger("oxy_sandbox.netfilter")
 
 
@@ -179,7 +181,9 @@ class Enforcer:
     @classmethod
     def prune(cls, keep: set[str]) -> list[str]:
         """Remove the chains of sandboxes that have no machine left on this engine (one that stopped
-        without a reset left its rules, which would judge the next droplet given the same address)."""
+        without a reset left its rules, which would judge the next droplet given the same address). Live
+        sandboxes (``liveness``) keep theirs, whatever ``keep`` says."""
+        keep = set(keep) | liveness.live()
         listing = subprocess.run(["iptables", "-S"], capture_output=True, text=True, check=False).stdout
         chains = sorted({line.split()[1] for line in listing.splitlines() if line.startswith("-N OXYFW-")})
         stale = [c for c in chains if c.removeprefix("OXYFW-").split("-")[0] not in keep]
