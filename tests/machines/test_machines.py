@@ -17,8 +17,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import docker
 import pytest
 from oxy_sandbox import process
+from oxy_sandbox.backends.machines import PUBLIC_NETWORK, Machines, PublicNetwork
 
 # Listeners on the ports the Oxy droplet's firewall opens, started by user_data at first boot.
 USER_DATA = """#!/bin/sh
@@ -301,3 +303,28 @@ def test_names_give_one_machine_per_droplet(machines, do, key_pair, account):
     assert [c["Config"]["Hostname"] for c in inspected] == ["web-1", "web-2"]
     assert len({address(d, "public") for d in droplets}) == 2
     assert len({address(d, "private") for d in droplets}) == 2
+
+
+def test_a_stopped_machine_keeps_its_public_address_from_another_sandbox(machines):
+    """Docker frees a stopped container's address on the shared public network; a powered-off droplet (of this or
+    another sandbox) keeps it all the same, so a new machine never takes it and the old one starts again."""
+    client = docker.from_env(timeout=60)
+    address = str(ipaddress.ip_address(machines["public_network"].split("/")[0]) + 199)
+    endpoint = client.api.create_endpoint_config(ipv4_address=address)
+    created = client.api.create_container(
+        machines["image"],
+        command=["true"],
+        labels={"oxy.sandbox": "0f0f0f0f0f"},
+        networking_config=client.api.create_networking_config({PUBLIC_NETWORK: endpoint}),
+        host_config=client.api.create_host_config(network_mode=PUBLIC_NETWORK),
+    )
+    other = Machines(
+        client, machines["image"], "e0e0e0e0e0", PublicNetwork(ipaddress.ip_network(machines["public_network"]))
+    )
+    try:
+        assert client.containers.get(created["Id"]).status == "created"
+        assert address in other.used_public_addresses()
+    finally:
+        other.close()
+        client.api.remove_container(created["Id"], force=True)
+    assert address not in other.used_public_addresses()

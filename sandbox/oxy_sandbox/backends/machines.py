@@ -364,12 +364,19 @@ class Machines:
         return proc.returncode == 0
 
     def used_public_addresses(self) -> set[str]:
-        """Addresses other sandboxes' machines hold on the shared public network."""
+        """Addresses machines hold on the shared public network, also those of stopped ones (a powered-off droplet
+        keeps its address; Docker only frees it from the network while the container is stopped)."""
+        used = set()
         try:
-            net = self.docker.networks.get(PUBLIC_NETWORK)
+            containers = self.docker.api.containers(all=True)
         except docker.errors.DockerException:
-            return set()
-        return {c["IPv4Address"].split("/")[0] for c in (net.attrs.get("Containers") or {}).values()}
+            return used
+        for summary in containers:
+            network = ((summary.get("NetworkSettings") or {}).get("Networks") or {}).get(PUBLIC_NETWORK) or {}
+            for address in ((network.get("IPAMConfig") or {}).get("IPv4Address"), network.get("IPAddress")):
+                if address:
+                    used.add(address)
+        return used
 
     def used_subnets(self) -> list[ipaddress.IPv4Network]:
         """Subnets of every Docker network here: a new VPC's range must not overlap them."""
