@@ -273,6 +273,23 @@ CASES = {
         changed("oxy_droplet", backups={"plan": "weekly", "weekday": "SUN"}),
         [SPEC, "missing required arguments: enabled found in oxy_droplet -> backups"],
     ),
+    # snapshots before a resize, and how many are kept
+    "snapshots-keep-zero": (
+        changed("oxy_droplet", snapshots={"before_resize": True, "keep": 0}),
+        ["oxy_droplet.snapshots.keep: 0 is not a number of snapshots to keep; allowed: a whole number, at least 1"],
+    ),
+    "snapshots-keep-not-a-number": (
+        changed("oxy_droplet", snapshots={"before_resize": True, "keep": "three"}),
+        ["oxy_droplet.snapshots.keep: 'three' is not a number of snapshots to keep"],
+    ),
+    "snapshots-without-before-resize": (
+        changed("oxy_droplet", snapshots={"keep": 3}),
+        [SPEC, "missing required arguments: before_resize found in oxy_droplet -> snapshots"],
+    ),
+    "snapshots-unknown-key": (
+        changed("oxy_droplet", snapshots={"before_resize": True, "keep": 3, "max_age": "30d"}),
+        [SPEC, "max_age"],
+    ),
     "vpc-without-name": (changed("oxy_vpc", name=DROP), [SPEC, "missing required arguments: name found in oxy_vpc"]),
     "project-environment": (
         changed("oxy_project", environment="Prod"),

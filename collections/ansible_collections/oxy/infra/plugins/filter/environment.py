@@ -1394,6 +1394,26 @@ def backup_problems(definition):
     return problems
 
 
+def snapshot_problems(definition):
+    """``oxy_droplet.snapshots``: whether a resize takes a snapshot first, and how many of them are kept."""
+    snapshots = _dict(definition.get("oxy_droplet")).get("snapshots")
+    if snapshots is None:
+        return []
+    path = "oxy_droplet.snapshots"
+    if not isinstance(snapshots, dict):
+        return ["%s: %r is not a mapping; allowed: before_resize, keep" % (path, snapshots)]
+    problems = []
+    if not isinstance(snapshots.get("before_resize"), bool):
+        problems.append("%s.before_resize: %r is not true or false" % (path, snapshots.get("before_resize")))
+    keep = snapshots.get("keep")
+    if keep is not None and (_int(keep) is None or _int(keep) < 1):
+        problems.append(
+            "%s.keep: %r is not a number of snapshots to keep; allowed: a whole number, at least 1 "
+            "(leave it out to delete none)" % (path, keep)
+        )
+    return problems
+
+
 def account_problems(definition, account):
     """The region, the droplet size and the clusters' engine, version, region and layout, as the account offers."""
     regions = {r.get("slug"): r for r in _list(account.get("regions")) if isinstance(r, dict)}
@@ -1477,6 +1497,7 @@ def environment_problems(definition, account=None, max_source_share=None):
     problems += monitoring_problems(definition)
     problems += mail_problems(definition)
     problems += backup_problems(definition)
+    problems += snapshot_problems(definition)
     if account:
         problems += account_problems(definition, account)
     return problems

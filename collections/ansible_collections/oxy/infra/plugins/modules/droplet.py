@@ -16,7 +16,18 @@ description:
   - Droplet names need not be unique in DigitalOcean; this module insists. When several Droplets carry the
     name it fails and names their ids rather than guess.
   - An existing Droplet is adopted. Its tags are updated in place; a new O(size) resizes it in place
-    (power off, resize, power on; the Droplet is down for the resize).
+    (power off, resize, power on; the Droplet is down for the resize). A Droplet found powered off (a run killed
+    in the middle of a resize, or one powered off by hand) is powered on, unless the task only looks it up (no
+    option to converge). It never rebuilds a Droplet; a different O(image) is refused like every attribute fixed
+    at creation.
+  - With O(snapshot_before_resize=true), a resize takes a snapshot of the powered-off Droplet first (the Droplet
+    action C(snapshot), waited on), named C(<name>-before-resize-<from>-to-<to>-<yyyymmddThhmmZ>) (UTC), and only
+    then resizes. A run killed after the snapshot was started or taken takes no second one; when the Droplet is
+    found powered off with a snapshot as its latest action, that snapshot (waited on while in progress) is used
+    if it is this module's for the same resize.
+  - O(snapshot_keep) keeps the newest snapshots this module took of the Droplet (recognised by that name, among
+    the Droplet's own snapshots; never other snapshots, never backups) and deletes the older ones, through the
+    delete guard (see O(snapshot_keep)). Check mode and the diff show the snapshot to take and the ones to delete.
   - O(backups) and O(backup_policy) converge in place through the Droplet actions C(enable_backups),
     C(disable_backups) and C(change_backup_policy), each waited on. The policy is read (one request) only when
     O(backup_policy) is set and the Droplet has backups on.
@@ -110,6 +121,22 @@ options:
     description: Also grow the disk when resizing. Irreversible; the Droplet can then never shrink back.
     type: bool
     default: false
+  snapshot_before_resize:
+    description:
+      - Take a snapshot of the Droplet after it is powered off and before it is resized (see the description for its
+        name, and how a killed run's snapshot is used again). The resize waits for it.
+      - Has no effect on a run that does not resize.
+    type: bool
+    default: false
+  snapshot_keep:
+    description:
+      - How many of the snapshots this module took before a resize (its own, by name, of this Droplet) to keep; the
+        older ones are deleted, on every run, also one without a resize. At least 1. Unset, none is deleted.
+      - Deleting goes through the delete guard, also with O(state=present) - only with O(allow_delete=true), and never
+        a snapshot named in O(protected_names) or tagged O(protected_tag). A snapshot the guard keeps is not deleted
+        and the run does not fail on it - it is listed in RV(snapshots_over_keep), with why, and warned about (as the
+        orphans of C(playbooks/teardown.yml) are listed and left without their confirmation).
+    type: int
   state:
     description:
       - Whether the Droplet should exist.
@@ -121,9 +148,11 @@ options:
 notes:
   - O(wait_timeout) defaults to 300 seconds. With O(wait=true) the module returns once the Droplet is
     C(active) with its IPv4 addresses, also on a run that finds it still being created.
-  - O(wait_timeout) also bounds each action of a resize (power off, resize, power on), of a rename and of a
-    change of backups. A wait that times out or an action that errors fails the task with RV(droplet) and the
+  - O(wait_timeout) also bounds each action of a resize (power off, snapshot, resize, power on), of a rename and of
+    a change of backups. A wait that times out or an action that errors fails the task with RV(droplet) and the
     action (id, type, status).
+  - For this module O(allow_delete) and O(protected_names) also guard what O(snapshot_keep) deletes, with
+    O(state=present); the snapshots a run keeps over the limit are reported, not refused.
 author:
   - Oxy infrastructure team (@oxyhq)
 """
@@ -144,6 +173,14 @@ EXAMPLES = r"""
       plan: weekly
       weekday: SUN
       hour: 4
+
+- name: Resize it, with a snapshot first; keep the newest three such snapshots
+  oxy.infra.droplet:
+    name: oxy-api-backend
+    size: s-4vcpu-8gb
+    snapshot_before_resize: true
+    snapshot_keep: 3
+    allow_delete: true  # confirms deleting the older snapshots; the Droplet itself has state present
 
 - name: The API backend was renamed in the definition; rename the Droplet in place
   oxy.infra.droplet:
@@ -192,9 +229,31 @@ plan_from:
   returned: when renamed
   type: str
 plan_note:
-  description: What a rename keeps; for a Droplet created with O(image_of), the image it is made from.
-  returned: when renamed, or created with O(image_of)
+  description:
+    - What a rename keeps; for a Droplet created with O(image_of), the image it is made from; the snapshot a resize
+      takes first (C(snapshot <name> first)) or uses again; the snapshots O(snapshot_keep) deletes or keeps.
+  returned: when renamed, created with O(image_of), resized with a snapshot, or snapshots are deleted or kept
   type: str
+snapshot:
+  description:
+    - The snapshot taken before the resize (C(name); C(id) when it was taken by an earlier run), or that would be
+      (check mode), and C(reused), true when an earlier, killed run had taken or started it.
+  returned: when this run resizes with O(snapshot_before_resize=true)
+  type: dict
+  sample: {"name": "oxy-api-backend-before-resize-s-1vcpu-1gb-to-s-2vcpu-4gb-20261203T2015Z", "reused": false}
+snapshots_deleted:
+  description:
+    - The snapshots O(snapshot_keep) deleted (or would delete, in check mode), each C(id), C(name), C(created_at).
+  returned: when O(snapshot_keep) is set
+  type: list
+  elements: dict
+snapshots_over_keep:
+  description:
+    - The module's snapshots beyond O(snapshot_keep) that the delete guard kept, each C(id), C(name), C(created_at)
+      and C(why) (O(allow_delete) is false, listed in O(protected_names), tagged O(protected_tag)).
+  returned: when O(snapshot_keep) is set
+  type: list
+  elements: dict
 image_from:
   description:
     - The image a Droplet created with O(image_of) is made from (C(id), C(name), C(type) snapshot or backup,
@@ -203,6 +262,9 @@ image_from:
   type: dict
 """
 
+import re
+import time
+
 from ansible_collections.oxy.infra.plugins.module_utils._diff import Change, desired_from, normalize_set
 from ansible_collections.oxy.infra.plugins.module_utils._digitalocean import DigitalOceanModule
 from ansible_collections.oxy.infra.plugins.module_utils._resources import ResourceManager, pending
@@ -210,6 +272,22 @@ from ansible_collections.oxy.infra.plugins.module_utils._waiter import WaitFaile
 
 DEFAULT_WAIT = 300
 POLICY_FIELDS = ("plan", "weekday", "hour")
+SNAPSHOT_STAMP = "%Y%m%dT%H%MZ"  # UTC, to the minute
+
+
+def snapshot_name(droplet, size_from, size_to, now=None):
+    """The name of the snapshot taken before resizing Droplet ``droplet`` from ``size_from`` to ``size_to``."""
+    stamp = time.strftime(SNAPSHOT_STAMP, time.gmtime(now))
+    return "%s-before-resize-%s-to-%s-%s" % (droplet, size_from, size_to, stamp)
+
+
+def resize_of_snapshot(name, droplets):
+    """``(from, to)`` of a snapshot this module took of a Droplet called one of ``droplets``; None for any other."""
+    for droplet in droplets:
+        match = re.match(r"%s-before-resize-(.+?)-to-(.+)-\d{8}T\d{4}Z\Z" % re.escape(droplet), name or "")
+        if match:
+            return match.group(1), match.group(2)
+    return None
 
 
 def state_of(droplet):
@@ -274,6 +352,7 @@ class DropletManager(ResourceManager):
         "ipv6",
         "backups",
         "backup_policy",
+        "snapshot_keep",
     )
 
     def __init__(self, do):
@@ -344,6 +423,14 @@ class DropletManager(ResourceManager):
                 % (asked["plan"], asked["weekday"])
             )
 
+    def check_snapshot_keep(self):
+        keep = self.params["snapshot_keep"]
+        if keep is not None and keep < 1 and self.params["state"] == "present":
+            self.do.fail(
+                "snapshot_keep: %s keeps no snapshot; it must be at least 1 (the newest is the one a resize takes)"
+                % keep
+            )
+
     def current_policy(self, droplet):
         """The Droplet's backup policy (one read, of its own state: it decides a write); None without backups."""
         if "backups" not in (droplet.get("features") or []):
@@ -356,6 +443,7 @@ class DropletManager(ResourceManager):
 
     def run(self):
         self.check_backup_policy()
+        self.check_snapshot_keep()
         current = self.find()
         if self.params["state"] == "absent":
             return self.absent(current)
@@ -466,23 +554,41 @@ class DropletManager(ResourceManager):
         if asked_policy:
             policy = self.current_policy(current)
             before["backup_policy"] = policy_state(policy)
+        snapshots = self.plan_snapshots(current, before, want)
+        if snapshots:
+            before["snapshots"] = snapshots["before"]
+        # A Droplet found off (a run killed in the middle of a resize, or powered off by hand) is powered on: the
+        # definition's Droplet serves. Not by a lookup (a name and nothing to converge), which writes nothing.
+        found_off = current.get("status") == "off" and not self.writes_nothing()
+        if found_off:
+            before["power"] = "off"
         change = Change(before)
         change.update(want)
         if asked_policy:
             change.set("backup_policy", wanted_policy(before["backup_policy"], asked_policy))
+        if snapshots:
+            change.set("snapshots", snapshots["after"])
+        if found_off:
+            change.set("power", "on")
         renamed = before["name"] != want["name"]
         if renamed:
             self.name_is_free(current)
         droplet = current
         if change.changed and not self.do.check_mode:
-            droplet = self.wait(current, seen=True)
+            # A Droplet found off (a resize's run killed after its power off) is changed as it is: the resize
+            # powers it on again.
+            droplet = self.wait(current, seen=True, off_too=True)
             if renamed:
                 self.action(droplet, {"type": "rename", "name": want["name"]})
             if change.after.get("tags") != before["tags"]:
                 self.retag(droplet, before["tags"], change.after["tags"])
             if change.after.get("size") != before["size"]:
-                self.resize(droplet, change.after["size"])
+                self.resize(droplet, change.after["size"], snapshots.get("take"))
+            elif droplet.get("status") == "off":
+                self.action(droplet, {"type": "power_on"})
             backups_changed = self.converge_backups(droplet, change)
+            for image in snapshots.get("delete", []):
+                self.api.call("snapshots.delete", str(image["id"]), missing_ok=True)
             droplet = self.fetch(droplet["id"])
             if backups_changed and asked_policy:
                 policy = self.current_policy(droplet)
@@ -491,13 +597,159 @@ class DropletManager(ResourceManager):
         result = self.result(change.changed, droplet, change)
         if asked_policy:
             result["backup_policy"] = policy or {}
+        notes = []
         if renamed:
+            notes.append("in place: id %s keeps its addresses, disk and firewalls" % current["id"])
+            result.update(plan_action="rename", plan_from=before["name"])
+        if found_off:
+            notes.append("power on (found off)")
+        if snapshots:
+            notes += snapshots["notes"]
             result.update(
-                plan_action="rename",
-                plan_from=before["name"],
-                plan_note="in place: id %s keeps its addresses, disk and firewalls" % current["id"],
+                (k, snapshots[k]) for k in ("snapshot", "snapshots_deleted", "snapshots_over_keep") if k in snapshots
             )
+            for kept in snapshots.get("snapshots_over_keep", []):
+                self.do.module.warn(
+                    "snapshot %s (id %s) of Droplet %s is beyond snapshot_keep=%s and kept: %s"
+                    % (kept["name"], kept["id"], want["name"], self.params["snapshot_keep"], kept["why"])
+                )
+        if notes:
+            result["plan_note"] = "; ".join(notes)
         return result
+
+    # -- snapshots before a resize, and their retention -------------------------------------------
+    def plan_snapshots(self, current, before, want):
+        """What this run does with the Droplet's snapshots, decided before any write; {} when nothing is asked.
+
+        ``before``/``after``: the Droplet's own snapshots by name with their creation time, for the diff (a
+        snapshot to take shows as new, one to delete as null); ``take``: the snapshot to take before the resize
+        (its name, or the one a killed run took or started); ``delete``: the images to delete; ``notes``.
+        """
+        p = self.params
+        resize_to = want.get("size") if want.get("size") != before["size"] else None
+        take_one = bool(resize_to and p["snapshot_before_resize"])
+        if not take_one and p["snapshot_keep"] is None:
+            return {}
+        names = sorted(set([before["name"], want["name"]]))
+        taken = self.snapshots_of(current)
+        own = [i for i in taken if resize_of_snapshot(i["name"], names)]
+        plan = dict(before=dict((i["name"], i.get("created_at")) for i in own), notes=[])
+        plan["after"] = dict(plan["before"])
+        newest_first = list(own)
+        if take_one:
+            take = self.snapshot_to_take(current, taken, names, before["size"], resize_to)
+            take["name"] = take.get("name") or snapshot_name(want["name"], before["size"], resize_to)
+            plan["snapshot"] = dict(name=take["name"], reused=bool(take.get("image") or take.get("action")))
+            plan["take"] = dict(take, names=names, result=plan["snapshot"])
+            if take.get("image"):
+                plan["snapshot"]["id"] = take["image"]["id"]
+                plan["notes"].append("snapshot %s of an earlier run used, not taken again" % take["name"])
+            elif take.get("action"):
+                plan["snapshot"]["name"] = None
+                plan["notes"].append(
+                    "snapshot action %s of an earlier run waited for and used, not taken again" % take["action"]["id"]
+                )
+                newest_first.insert(0, None)
+            else:
+                plan["after"][take["name"]] = "(taken before the resize to %s)" % resize_to
+                plan["notes"].append("snapshot %s first" % take["name"])
+                newest_first.insert(0, None)
+        keep = p["snapshot_keep"]
+        if keep is not None:
+            plan["snapshots_deleted"], plan["snapshots_over_keep"] = [], []
+            for image in [i for i in newest_first[keep:] if i is not None]:
+                facts = dict((k, image.get(k)) for k in ("id", "name", "created_at"))
+                why = self.snapshot_kept_why(image)
+                if why:
+                    plan["snapshots_over_keep"].append(dict(facts, why=why))
+                else:
+                    plan["snapshots_deleted"].append(facts)
+                    plan["after"][image["name"]] = None
+            plan["delete"] = plan["snapshots_deleted"]
+            if plan["snapshots_deleted"]:
+                plan["notes"].append(
+                    "delete snapshot(s) %s beyond snapshot_keep=%s"
+                    % (", ".join(i["name"] for i in plan["snapshots_deleted"]), keep)
+                )
+            if plan["snapshots_over_keep"]:
+                plan["notes"].append(
+                    "keep snapshot(s) %s beyond snapshot_keep=%s (%s)"
+                    % (
+                        ", ".join(i["name"] for i in plan["snapshots_over_keep"]),
+                        keep,
+                        "; ".join(sorted(set(i["why"] for i in plan["snapshots_over_keep"]))),
+                    )
+                )
+        return plan
+
+    def snapshots_of(self, droplet):
+        """The Droplet's snapshots (its ``snapshot_ids``, read in the account's images: they carry tags), newest
+        first; no read when it has none. Backups are never among them."""
+        ids = set(str(i) for i in droplet.get("snapshot_ids") or [])
+        if not ids:
+            return []
+        images = self.api.list("images.list", "images", private=True)
+        mine = [i for i in images if str(i["id"]) in ids and i.get("type") == "snapshot"]
+        return sorted(mine, key=lambda i: (i.get("created_at") or "", int(i["id"])), reverse=True)
+
+    def snapshot_to_take(self, droplet, taken, names, size_from, size_to):
+        """The snapshot before this resize: ``image`` (taken by a killed run), ``action`` (started by one, still in
+        progress), or neither (take one).
+
+        A killed run left the Droplet off with the snapshot as its latest action; a Droplet that is on, or that did
+        anything since, gets a new snapshot (the disk may have changed).
+        """
+        if droplet["status"] != "off":
+            return {}
+        actions = self.api.call("droplet_actions.list", droplet["id"], per_page=20, page=1).get("actions") or []
+        if not actions:
+            return {}
+        latest = max(actions, key=lambda a: (a.get("started_at") or "", int(a["id"])))
+        if latest.get("type") != "snapshot" or latest.get("status") == "errored":
+            return {}
+        if latest.get("status") == "in-progress":
+            return dict(action=latest)
+        return self.same_resize(taken, names, size_from, size_to)
+
+    @staticmethod
+    def same_resize(taken, names, size_from, size_to):
+        """``image``: the Droplet's newest snapshot, when this module took it for the resize from ``size_from`` to
+        ``size_to``."""
+        if taken and resize_of_snapshot(taken[0]["name"], names) == (size_from, size_to):
+            return dict(image=taken[0], name=taken[0]["name"])
+        return {}
+
+    def snapshot_kept_why(self, image):
+        """Why the delete guard keeps ``image``; None when it may be deleted."""
+        p = self.params
+        if not p["allow_delete"]:
+            return "allow_delete is false"
+        if image["name"] in (p["protected_names"] or []):
+            return "listed in protected_names"
+        if p.get("protected_tag") and p["protected_tag"] in (image.get("tags") or []):
+            return "tagged %s" % p["protected_tag"]
+        return None
+
+    def take_snapshot(self, droplet, take, size_from, size_to):
+        """Take the snapshot of ``take`` (the powered-off ``droplet``), or wait for the one a killed run started;
+        its name and id go to the result (``take["result"]``)."""
+        if take.get("image"):
+            return
+        if take.get("action"):
+            action = take["action"]
+            self.action_waiter.until(
+                lambda: self.api.call("actions.get", action["id"])["action"],
+                lambda a: _action_done(a, "snapshot"),
+                "snapshot action %s of Droplet %s" % (action["id"], droplet["name"]),
+                results=lambda last: dict(droplet=droplet, action=_action_facts(last or action)),
+            )
+            started = self.same_resize(self.snapshots_of(self.fetch(droplet["id"])), take["names"], size_from, size_to)
+            if started:
+                take["result"].update(name=started["name"], id=started["image"]["id"])
+                return
+            # Someone else's snapshot: this resize still takes its own.
+            take["result"].update(name=take["name"], reused=False)
+        self.action(droplet, {"type": "snapshot", "name": take["name"]})
 
     def converge_backups(self, droplet, change):
         """Enable, disable or re-plan the Droplet's backups as ``change`` says; whether an action was taken."""
@@ -533,18 +785,21 @@ class DropletManager(ResourceManager):
             results=lambda last: dict(droplet=droplet, action=_action_facts(last or action)),
         )
 
-    def resize(self, droplet, size):
+    def resize(self, droplet, size, snapshot=None):
         if droplet["status"] != "off":
             self.action(droplet, {"type": "power_off"})
+        if snapshot is not None:
+            self.take_snapshot(droplet, snapshot, droplet["size_slug"], size)
         self.action(droplet, {"type": "resize", "size": size, "disk": self.params["resize_disk"]})
         self.action(droplet, {"type": "power_on"})
 
-    def wait(self, droplet, seen=False):
-        """Wait for ``droplet`` to be active; ``seen``: it was just read, so it is the first look."""
+    def wait(self, droplet, seen=False, off_too=False):
+        """Wait for ``droplet`` to be active (``off_too``: or off, not being created nor in a transition);
+        ``seen``: it was just read, so it is the first look."""
         return self.waiter.until(
             lambda: self.fetch(droplet["id"]),
-            droplet_active,
-            "Droplet %s to become active" % droplet["name"],
+            (lambda d: d.get("status") == "off" or droplet_active(d)) if off_too else droplet_active,
+            "Droplet %s to become active%s" % (droplet["name"], " or off" if off_too else ""),
             results=lambda last: dict(droplet=last or droplet),
             current=droplet if seen else None,
         )
@@ -598,6 +853,8 @@ def main():
             ),
             user_data=dict(type="str"),
             resize_disk=dict(type="bool", default=False),
+            snapshot_before_resize=dict(type="bool", default=False),
+            snapshot_keep=dict(type="int"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         wait=True,

@@ -347,7 +347,10 @@ def test_a_run_that_only_waits_reads_as_lookups_and_tags_emptied_are_a_write(api
     droplet_spec.update(
         state={"default": "present"}, tags={"type": "list"}, ssh_keys={"type": "list"}, wait_timeout={"type": "int"}
     )
+    droplet_spec.update(snapshot_keep={"type": "int"}, snapshot_before_resize={"type": "bool", "default": False})
     assert manager(DropletManager, droplet_spec, name="web").writes_nothing()
+    assert manager(DropletManager, droplet_spec, name="web", snapshot_before_resize=True).writes_nothing()
+    assert not manager(DropletManager, droplet_spec, name="web", snapshot_keep=3).writes_nothing()
     assert not manager(DropletManager, droplet_spec, name="web", tags=[]).writes_nothing()
     assert not manager(DropletManager, droplet_spec, name="web", state="absent").writes_nothing()
     app_spec = dict((o, {"type": "str"}) for o in ("name", "spec", "region", "vpc", "project", "alert_destinations"))
