@@ -2,7 +2,8 @@
 answers HTTPS for api.oxy.so and mail on 25/587, verified from outside, its images pulled while the
 database clusters provision (a new release too, before its deployment); every app and the droplet's
 API hold their own database credentials, Valkey's checked from the droplet; a second run changes
-nothing; rotating one app's password redeploys that app only; a new API tag with a new Valkey
+nothing, its droplet's roles skipped while the droplet is as their converge left it (and converged in full
+again when someone changed it); rotating one app's password redeploys that app only; a new API tag with a new Valkey
 password redeploys the API blue/green with no failed request, and the old password stops working.
 
 Needs a Docker engine, the droplet image and the stack's images (scripts/test builds them and exports
@@ -177,6 +178,17 @@ def pulled_ahead(out: str) -> set[str]:
     return set(re.findall(r"^changed: \[oxy-api-backend\] => \(item=([^)\s]+)\)", out[start:end], re.MULTILINE))
 
 
+def assert_roles_skipped(out: str) -> None:
+    """No task of the droplet's roles ran but their entry points `managed` (the stamp's inputs)."""
+    ran = set(re.findall(r"^TASK \[oxy\.infra\.(?:docker_host|api_stack) : ([^\]]+)\]", out, re.MULTILINE))
+    assert ran <= {
+        "What docker_host manages, and a digest of its inputs",
+        "What api_stack manages, and digests of its inputs",
+    } | {name for name in ran if name.startswith("Validating arguments against arg spec 'managed'")}, sorted(ran)
+    gather = out.split("TASK [Gather the droplet's distribution]", 1)[1].split("TASK [", 1)[0]
+    assert "skipping: [oxy-api-backend]" in gather, gather
+
+
 class Load:
     """GET https://api.oxy.so/ at the droplet's address, one request after another, until stopped."""
 
@@ -255,10 +267,28 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     rc, out, stats = run_site(sandbox, key)
     assert rc == 0, out
     assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
+    # The droplet is as the first run's converge left it (its stamp, read in one task): the roles are skipped.
+    assert "Converging the droplet" not in out and "Converging the stack" not in out, out
+    assert_roles_skipped(out)
     # and a plan of the converged environment, the droplet's stack included, has nothing to do
     rc, out, stats = run_site(sandbox, key, "--check", "--diff")
     assert rc == 0, out
     assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
+    assert_roles_skipped(out)
+    assert sandbox.summary(since=mark)["writes"] == 0
+
+    # Drift on the droplet, with nothing changed in the definition: the stamp names what differs and the roles run
+    # in full, putting back the map and starting the signer again.
+    on_droplet(key, address, "echo 'stray@oxy.so postmaster@oxy.so' >> /opt/oxy/smtp/aliases && docker stop oxy-dkim")
+    rc, out, stats = run_site(sandbox, key)
+    assert rc == 0, out
+    assert stats["oxy-api-backend"]["changed"] > 0, out
+    converging = " ".join(out.split()).split("Converging the droplet: ", 1)[1][:600]  # the message, unwrapped
+    assert "path /opt/oxy/smtp/aliases: changed" in converging, converging
+    assert "container oxy-dkim: changed" in converging, converging
+    assert "stray@" not in on_droplet(key, address, "cat /opt/oxy/smtp/aliases")
+    assert on_droplet(key, address, "docker inspect -f '{{.State.Status}}' oxy-dkim").strip() == "running"
+    assert on_droplet(key, address, "stat -c '%a %U' /var/lib/oxy-infra/converge-stamp.json").split() == ["600", "root"]
     assert sandbox.summary(since=mark)["writes"] == 0
 
     # A token that may not see passwords is refused before anything is done: the clusters exist and show
