@@ -1,6 +1,7 @@
 """site.yml whole, against a sandbox whose droplets are machines: an empty account to a droplet that
 answers HTTPS for api.oxy.so and mail on 25/587, verified from outside, its images pulled while the
-database clusters provision (a new release too, before its deployment); every app and the droplet's
+database clusters provision (a new release too, before its deployment) and Docker installed at its first
+boot; every app and the droplet's
 API hold their own database credentials, Valkey's checked from the droplet; a second run changes
 nothing, its droplet's roles skipped while the droplet is as their converge left it (and converged in full
 again when someone changed it); rotating one app's password redeploys that app only; a new API tag with a new Valkey
@@ -246,6 +247,11 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert_no_secret_in(out, {**secrets_of(sandbox, do), **dkim_key_lines(key, address)}, since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
     assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.8", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
+    # Docker came with the droplet's first boot (its user_data), and the role found it done.
+    assert "Setting up docker.io" in on_droplet(key, address, "cat /var/lib/cloud/instance/user-data.log")
+    installed = out.split("TASK [oxy.infra.docker_host : Docker from the distribution's packages]", 1)[1]
+    installed = installed.split("\nTASK [", 1)[0]
+    assert "ok: [oxy-api-backend]" in installed and "changed: [oxy-api-backend]" not in installed, installed[-2000:]
     records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}
     assert records[("A", "api")] == address and records[("A", "mail")] == address
     assert records[("MX", "@")] == "mail.oxy.so."
@@ -268,7 +274,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert rc == 0, out
     assert {host: s["changed"] for host, s in stats.items()} == {"localhost": 0, "oxy-api-backend": 0}, out
     # The droplet is as the first run's converge left it (its stamp, read in one task): the roles are skipped.
-    assert "Converging the droplet" not in out and "Converging the stack" not in out, out
+    assert "not as its last complete converge left it" not in out and "The stack's inputs changed" not in out, out
     assert_roles_skipped(out)
     # and a plan of the converged environment, the droplet's stack included, has nothing to do
     rc, out, stats = run_site(sandbox, key, "--check", "--diff")
@@ -283,7 +289,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     rc, out, stats = run_site(sandbox, key)
     assert rc == 0, out
     assert stats["oxy-api-backend"]["changed"] > 0, out
-    converging = " ".join(out.split()).split("Converging the droplet: ", 1)[1][:600]  # the message, unwrapped
+    converging = " ".join(out.split()).split("not as its last complete converge left it: ", 1)[1][:600]  # unwrapped
     assert "path /opt/oxy/smtp/aliases: changed" in converging, converging
     assert "container oxy-dkim: changed" in converging, converging
     assert "stray@" not in on_droplet(key, address, "cat /opt/oxy/smtp/aliases")

@@ -115,9 +115,9 @@ options:
         description:
           - Seconds to wait for an answer before a port that answers nothing (a firewall that drops) counts as
             refused; at most O(timeout). An open port answers within a round trip, and TCP sends an unanswered
-            connection attempt again after one second.
+            connection attempt again after one second, so two seconds also see a port whose first answer was lost.
         type: float
-        default: 3
+        default: 2
 author:
   - Oxy infrastructure team (@oxyhq)
 """
@@ -312,7 +312,7 @@ def main():
                 options=dict(
                     port=dict(type="int", required=True),
                     source=dict(type="str", required=True),
-                    wait=dict(type="float", default=3),
+                    wait=dict(type="float", default=2),
                 ),
             ),
         ),
