@@ -52,7 +52,9 @@ ROLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "ro
 
 def collection_version(name):
     """The version in an installed collection's MANIFEST.json, or '' when it is not installed."""
-    namespace, _, collection = name.partition(".")
+    if "." not in name:
+        return ""
+    namespace, collection = name.split(".", 1)
     try:
         package = importlib.import_module(f"ansible_collections.{namespace}.{collection}")
     except ImportError:

@@ -210,8 +210,7 @@ def entry(path, info):
 
 
 def path_items(path):
-    """path -> its entry, and every entry under a directory, keyed by their own paths."""
-    path = os.path.expanduser(path)
+    """path -> its entry, and every entry under a directory, keyed by their own paths (O(paths) expands ~)."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -320,7 +319,7 @@ def unit_items(module, units):
     if rc != 0:
         return {f"unit {unit}": f"unreadable ({err.strip()[:80]})" for unit in units}
     # One block per unit, in the order asked, separated by empty lines.
-    blocks = [block for block in out.strip().split("\n\n")]
+    blocks = out.strip().split("\n\n")
     items = {}
     for unit, block in zip(units, blocks + [""] * (len(units) - len(blocks))):
         fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
@@ -341,8 +340,9 @@ def package_items(module, packages):
     )
     found = {}
     for line in out.splitlines():
-        name, _, rest = line.partition(" ")
-        found[name.split(":")[0]] = rest.strip()
+        if " " in line:
+            name, rest = line.split(" ", 1)
+            found[name.split(":")[0]] = rest.strip()
     return {f"package {name}": found.get(name) or "absent" for name in packages}
 
 

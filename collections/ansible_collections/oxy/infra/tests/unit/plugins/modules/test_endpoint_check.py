@@ -33,7 +33,7 @@ class Servers:
         def accept():
             with listener:
                 try:
-                    conn, _ = listener.accept()
+                    conn = listener.accept()[0]
                 except OSError:
                     return
                 with conn:
