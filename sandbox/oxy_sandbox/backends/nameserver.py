@@ -288,14 +288,20 @@ class DnsServer:
             daemon_threads = True
             allow_reuse_address = True
 
-        udp = UdpServer((self.address, self.port), Udp)
-        if self.port == 0:
-            self.port = udp.server_address[1]
-        try:
-            tcp = TcpServer((self.address, self.port), Tcp)
-        except OSError:
-            udp.server_close()
-            raise
+        # With port 0 the UDP socket picks a free port, which TCP may not have free: another is picked then.
+        wanted = self.port
+        for attempt in range(20):
+            udp = UdpServer((self.address, wanted), Udp)
+            port = udp.server_address[1]
+            try:
+                tcp = TcpServer((self.address, port), Tcp)
+            except OSError:
+                udp.server_close()
+                if wanted != 0 or attempt == 19:
+                    raise
+                continue
+            self.port = port
+            break
         for srv, name in ((udp, "dns-udp"), (tcp, "dns-tcp")):
             threading.Thread(target=srv.serve_forever, args=(0.1,), name=name, daemon=True).start()
             self._servers.append(srv)
