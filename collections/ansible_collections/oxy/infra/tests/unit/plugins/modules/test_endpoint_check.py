@@ -80,21 +80,25 @@ def run(capsys, args):
     return json.loads(capsys.readouterr().out)
 
 
-def test_checks_run_side_by_side_and_report_in_order(capsys):
-    servers = Servers(parties=2)
+def check_servers(capsys, servers, **more):
+    """The module on the HTTP and SMTP servers of ``servers`` (and ``more`` options), the servers closed after."""
     try:
-        out = run(
+        return run(
             capsys,
             {
                 "address": "127.0.0.1",
                 "timeout": 5,
                 "http_redirect": {"server_name": "api.example", "port": servers.http_port},
                 "smtp": {"port": servers.smtp_port},
-                "refused": [{"port": closed_port(), "source": "127.0.0.1"}],
+                **more,
             },
         )
     finally:
         servers.close()
+
+
+def test_checks_run_side_by_side_and_report_in_order(capsys):
+    out = check_servers(capsys, Servers(parties=2), refused=[{"port": closed_port(), "source": "127.0.0.1"}])
     assert out.get("failed") is not True, out
     assert [(check["name"].split(" on ")[0], check["ok"]) for check in out["checks"]] == [
         ("HTTP api.example", True),
@@ -107,19 +111,7 @@ def test_checks_run_side_by_side_and_report_in_order(capsys):
 
 
 def test_every_failed_check_is_named(capsys):
-    servers = Servers(parties=2, greeting=b"554 go away\r\n", location="http://api.example/")
-    try:
-        out = run(
-            capsys,
-            {
-                "address": "127.0.0.1",
-                "timeout": 5,
-                "http_redirect": {"server_name": "api.example", "port": servers.http_port},
-                "smtp": {"port": servers.smtp_port},
-            },
-        )
-    finally:
-        servers.close()
+    out = check_servers(capsys, Servers(parties=2, greeting=b"554 go away\r\n", location="http://api.example/"))
     assert out["failed"] is True
     assert out["msg"].startswith("2 of 2 checks of 127.0.0.1 failed: ")
     assert "expected a redirect to https://api.example" in out["msg"]
