@@ -172,11 +172,17 @@ NOTHING = {"changed": 0, "unreachable": 0, "failed": 0}
 
 
 def pulled_ahead(out: str) -> set[str]:
-    """The images the droplet pulled before DigitalOcean's services play began (its first task waits for
-    the database clusters): site.yml prepares the droplet while the clusters provision."""
+    """The images whose pulls the droplet started before DigitalOcean's services play began (its first task waits for
+    the database clusters) and that the stack's play then waited for, each pulled: site.yml prepares the droplet
+    while the clusters provision, and the images download meanwhile."""
     start = out.index("TASK [oxy.infra.api_stack : Pull the stack's images that are not here yet]")
     end = out.index(SERVICES_PLAY, start)
-    return set(re.findall(r"^changed: \[oxy-api-backend\] => \(item=([^)\s]+)\)", out[start:end], re.MULTILINE))
+    item = r"\[oxy-api-backend\] => \(item=([^)\s]+)\)"
+    started = set(re.findall(rf"^(?:ok|changed): {item}", out[start:end], re.MULTILINE))
+    wait = out.index("TASK [oxy.infra.api_stack : Wait for the stack's images to be pulled]", end)
+    waited = out[wait : out.index("\nTASK [", wait + 1)]
+    pulled = set(re.findall(rf"^changed: {item}", waited, re.MULTILINE))
+    return started & pulled
 
 
 def assert_roles_skipped(out: str) -> None:
@@ -250,6 +256,14 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert_no_secret_in(out, {**secrets_of(sandbox, do), **dkim_key_lines(key, address)}, since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
     assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.8", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
+    # Monitoring is made once what it watches serves (after the stack and the apps' deployments): each new uptime
+    # check's first probe (the sandbox probes a minute apart) found its target up, and the verification read it at once.
+    assert (
+        out.index("TASK [oxy.infra.api_stack : Wait until postfix runs]")
+        < out.index("TASK [Wait for the apps' deployments]")
+        < out.index("TASK [Uptime checks of the API, every app's domain and the mail host, with their alerts]")
+    )
+    assert "RETRYING: [localhost]: Read every uptime check's state" not in out, out
     # Docker came with the droplet's first boot (its user_data), and the role found it done.
     assert "Setting up docker.io" in on_droplet(key, address, "cat /var/lib/cloud/instance/user-data.log")
     installed = out.split("TASK [oxy.infra.docker_host : Docker from the distribution's packages]", 1)[1]
