@@ -65,6 +65,9 @@ def test_uptime_check_as_code(in_controller, run_module, do, sandbox):
     created = run_module("uptime_check", **CHECK)
     assert created["changed"] is True
     assert sorted(created.writes) == [("POST", CHECKS), ("POST", CHECK_ALERTS), ("POST", CHECK_ALERTS)]
+    # Its alerts are looked for once, before they are made; the result comes from the API's answers, not a read back
+    # (a bring-up's requests count against DigitalOcean's 250 a minute).
+    assert created.calls.count(("GET", CHECK_ALERTS)) == 1, created.calls
     check = created["check"]
     assert (check["type"], check["target"], check["enabled"]) == ("https", "https://api.oxy.so", True)
     assert created["check"]["alerts"][1]["notifications"]["slack"][0]["url"] == "********"

@@ -51,10 +51,11 @@ def _ready(ready, resource, results):
 class Waiter:
     """Poll ``fetch`` until ``ready(resource)`` holds, on a monotonic clock.
 
-    The pause between polls is a tenth of the time waited so far, at least ``interval`` (1 s) and
+    The pause between polls is a tenth of the time waited so far, at least ``interval`` (2 s) and
     at most ``max_interval`` (10 s): a resource is seen ready within about a tenth of the time it
-    took (a 15 s deployment within 1.5 s, a 5 minute cluster within 10 s), and a long wait reads
-    about six times a minute.
+    took, and 2 s at most for a short one (a 15 s deployment, a 5 minute cluster within 10 s), and
+    a long wait reads about six times a minute. Not every second: DigitalOcean allows a token 250
+    requests a minute, and a whole bring-up sends about that many in its first minute.
 
     ``ready`` may raise WaitFailed to stop at once. A ``fetch`` that answers None (the
     resource is not visible yet just after a create) is polled again. ``results`` (a dict, or
@@ -67,7 +68,7 @@ class Waiter:
     def __init__(
         self,
         timeout,
-        interval=1.0,
+        interval=2.0,
         max_interval=10.0,
         ratio=0.1,
         sleep=time.sleep,

@@ -341,18 +341,24 @@ class UptimeCheckManager(ResourceManager):
             check = current
         have = dict((a["name"], a) for a in (alerts if current is not None else self.alerts_of(check)))
         wanted = dict((a["name"], a) for a in after["alerts"])
+        # The check's alerts afterwards, from the API's own answers to these writes (no read back): in the order
+        # the API lists them, the new ones last.
+        result = [a for a in (alerts if current is not None else have.values()) if a["name"] in wanted]
         for name in sorted(wanted):
             alert = self.alert_body(wanted[name])
             if name not in have:
-                self.api.create(
-                    lambda alert=alert: self.api.call("uptime.create_alert", check["id"], alert)["alert"],
-                    lambda name=name: self.named(self.alerts_of(check), name, "uptime alert name"),
+                result.append(
+                    self.api.create(
+                        lambda alert=alert: self.api.call("uptime.create_alert", check["id"], alert)["alert"],
+                        lambda name=name: self.named(self.alerts_of(check), name, "uptime alert name"),
+                    )
                 )
             elif canonical_alert(have[name]) != wanted[name]:
-                self.api.call("uptime.update_alert", check["id"], have[name]["id"], alert)
+                updated = self.api.call("uptime.update_alert", check["id"], have[name]["id"], alert)["alert"]
+                result = [updated if a["name"] == name else a for a in result]
         for name in sorted(set(have) - set(wanted)):
             self.api.call("uptime.delete_alert", check["id"], have[name]["id"], missing_ok=True)
-        return check, self.alerts_of(check)
+        return check, result
 
     @staticmethod
     def alert_body(alert):

@@ -72,21 +72,21 @@ def test_only_polls_go_past_the_read_cache():
         fetch(iter([{"status": "creating"}, {"status": "creating"}, {"status": "online"}])), database_online, "db"
     )
     assert log == ["lookup", "creating", "polls", "creating", "online", "emptied"]
-    assert clock.naps == [1.0, 1.0]
+    assert clock.naps == [2.0, 2.0]
     log.clear()
     # What the module just read is the first look: nothing is fetched for it.
     assert waiter.until(fetch(iter([])), database_online, "db", current={"status": "online"}) == {"status": "online"}
     assert log == []
 
 
-def test_the_pause_is_a_tenth_of_the_time_waited_between_one_and_ten_seconds():
+def test_the_pause_is_a_tenth_of_the_time_waited_between_two_and_ten_seconds():
     clock = Clock()
     waiter = Waiter(timeout=300, sleep=clock.sleep, clock=clock)
     with pytest.raises(WaitTimeout):
         waiter.until(lambda: {"status": "creating"}, database_online, "db")
-    assert clock.naps[:10] == [1.0] * 10  # the first ten seconds: every second
+    assert clock.naps[:10] == [2.0] * 10  # the first twenty seconds: every two seconds
     paced = zip(clock.naps[:-1], _elapsed(clock.naps))  # the last pause ends at the timeout
-    assert all(abs(nap - max(1.0, min(10.0, t / 10))) < 1e-9 for nap, t in paced)
+    assert all(abs(nap - max(2.0, min(10.0, t / 10))) < 1e-9 for nap, t in paced)
     assert max(clock.naps) == 10.0
     assert len(clock.naps) < 60  # five minutes of waiting, at most about six reads a minute once long
 
