@@ -6,10 +6,9 @@ Needs a Docker engine and the droplet image, like the other machine tests (skipp
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from tests.fixtures.polling import wait
 from tests.machines import test_machines
 from tests.machines.test_machines import address, create, ssh, wait_active
 
@@ -21,13 +20,7 @@ NOTIFY = {"email": ["ops@oxy.so"], "slack": [{"channel": "#oxy", "url": "https:/
 
 
 def _wait(what, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(INTERVAL)
-    raise AssertionError(f"not within {timeout}s")
+    return wait(what, timeout, INTERVAL)
 
 
 @pytest.mark.slow

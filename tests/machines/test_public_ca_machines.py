@@ -12,105 +12,32 @@ Needs a Docker engine and the Caddy image (scripts/test builds it and exports OX
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import ssl
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.roles.test_caddyfile import render_caddyfile
+from tests.fixtures.caddy import running_caddy
+from tests.fixtures.polling import wait
 
 INTERVAL = 0.5
 NOTIFY = {"email": ["ops@oxy.so"], "slack": [{"channel": "#oxy", "url": "https://hooks.slack.com/services/T/B/secret"}]}
-STORAGE = "caddy/pki/authorities/local"  # inside Caddy's data folder, as the role puts it
 
 
 def _wait(what, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(INTERVAL / 2)
-    raise AssertionError(f"not within {timeout}s")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return wait(what, timeout, INTERVAL / 2)
 
 
 @pytest.fixture
 def caddy(sandbox, tmp_path):
     """The stack's Caddy with the sandbox's Caddyfile and CA, published on a loopback port: (container, port)."""
-    image = os.environ.get("OXY_IMAGE_CADDY")
-    if not image:
-        pytest.skip("the stack's Caddy image is not built (OXY_IMAGE_CADDY; scripts/test builds it)")
-    docker = pytest.importorskip("docker")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - no engine: skip with the reason
-        pytest.skip(f"no Docker engine: {exc}")
     public_ca = sandbox.running.env().get("OXY_SANDBOX_PUBLIC_CA")
     assert public_ca, "a sandbox started by `oxy-sandbox serve` has its stand-in for a public CA"
-    conf, data = tmp_path / "conf", tmp_path / "data"
-    (data / STORAGE).mkdir(parents=True)
-    for name in ("root.crt", "root.key", "intermediate.crt", "intermediate.key"):
-        shutil.copy(Path(public_ca) / name, data / STORAGE / name)
-    conf.mkdir()
-    (conf / "Caddyfile").write_text(
-        render_caddyfile(
-            api_stack_tls_internal=True,
-            api_stack_tls_internal_ca_dir=public_ca,
-            api_stack_smtp_enabled=False,
-            # The API's place: a listener in Caddy's own container (the image's Python).
-            _api_stack_api_prefix="",
-            __api_stack_serving="127.0.0.1",
-            api_stack_api_port=3000,
-        )
-    )
-    port = _free_port()
-    container = client.containers.run(
-        image,
-        [
-            "sh",
-            "-c",
-            "python3 -m http.server 3000 --bind 127.0.0.1 --directory /etc/caddy >/dev/null 2>&1 & "
-            "exec caddy run --config /etc/caddy/Caddyfile --adapter caddyfile",
-        ],
-        name=f"oxy-test-public-ca-{uuid.uuid4().hex[:8]}",
-        detach=True,
-        ports={"443/tcp": ("127.0.0.1", port)},
-        volumes={str(conf): {"bind": "/etc/caddy", "mode": "ro"}, str(data): {"bind": "/data", "mode": "rw"}},
-        labels={"oxy.test": "public-ca"},
-    )
-    try:
-        _wait(lambda: _serves(port, Path(public_ca) / "root.crt"), 30)  # before any check exists
-        yield container, port
-    finally:
-        container.remove(force=True)
+    # Serving a certificate of the public CA stand-in before any check exists.
+    with running_caddy(tmp_path, Path(public_ca), public_ca, "public-ca") as running:
+        yield running.container, running.port
 
 
-def _serves(port: int, root: Path) -> bool:
-    """Whether Caddy answers for api.oxy.so on ``port`` with a certificate of the public CA stand-in."""
-    context = ssl.create_default_context(cafile=str(root))
-    try:
-        with (
-            socket.create_connection(("127.0.0.1", port), timeout=2) as raw,
-            context.wrap_socket(raw, server_hostname="api.oxy.so"),
-        ):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.slow
 def test_an_https_check_verifies_caddy_and_tells_when_it_stops_and_starts(caddy, do, sandbox):
     container, port = caddy
     do.domains.create({"name": "oxy.so"})
