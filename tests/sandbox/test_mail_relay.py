@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 
 import pytest
@@ -13,13 +12,9 @@ from oxy_sandbox.core import Sandbox
 from oxy_sandbox.store import Store
 from oxy_sandbox.tls import ensure_certs
 
+from tests.fixtures.loopback import free_port
+
 MESSAGE = "From: api@oxy.so\r\nTo: someone@example.net\r\nSubject: hello\r\n\r\nSent through the relay.\r\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
