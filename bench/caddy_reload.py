@@ -34,11 +34,10 @@ def main() -> None:
     for number in range(1, args.rounds + 1):
         for name, sysctls in variants.items():
             result = flood(client, image, args.reloads, sysctls, args.concurrency)
-            kinds = {what: n for what, n in result.outcomes.items() if not what.startswith("200 ")}
-            totals[name].update(reloads=args.reloads, connections=result.outcomes.total(), failures=result.failures)
+            totals[name].update(reloads=result.reloads, connections=result.outcomes.total(), failures=result.failures)
             print(
-                f"round {number}  {name:16s} reloads {args.reloads:4d}  connections {result.outcomes.total():6d}  "
-                f"failures {result.failures:3d}  {round(result.seconds)} s  {kinds or ''}",
+                f"round {number}  {name:16s} reloads {result.reloads:4d}  connections {result.outcomes.total():6d}  "
+                f"failures {result.failures:3d}  {round(result.seconds)} s  {result.failed or ''}",
                 flush=True,
             )
     print()

@@ -14,28 +14,21 @@ from __future__ import annotations
 import time
 
 import pytest
-import yaml
 from oxy_sandbox.tls import ensure_public_ca
 
-from tests.fixtures.caddy import hand_over, running_caddy, serves
+from tests.fixtures.caddy import caddy_task, hand_over, running_caddy, serves
 from tests.fixtures.polling import wait
-from tests.roles.test_caddyfile import ROLE
-
-
-def _role_task(name: str) -> dict:
-    tasks = yaml.safe_load((ROLE / "tasks/caddy.yml").read_text())
-    return next(task for task in tasks if task["name"] == name)
 
 
 @pytest.mark.slow
 def test_a_new_ca_is_served_at_once_and_a_reload_alone_would_not(tmp_path):
     # The role's two steps, as it writes them: the local issuer's certificates removed, Caddy restarted.
-    removal = _role_task("The certificates the previous CA signed")
+    removal = caddy_task("The certificates the previous CA signed")
     assert removal["when"] == "_api_stack_caddy_ca | bool and __api_stack_caddy_ca_copied is changed"
     assert removal["ansible.builtin.file"]["state"] == "absent"
     certificates = removal["ansible.builtin.file"]["path"].replace("{{ _api_stack_caddy_data_host }}", "/data")
     assert certificates == "/data/caddy/certificates/local"
-    assert _role_task("Caddy")["community.docker.docker_container"]["restart"] == (
+    assert caddy_task("Caddy")["community.docker.docker_container"]["restart"] == (
         "{{ __api_stack_caddy_ca_copied is changed }}"
     )
 
