@@ -71,6 +71,20 @@ def checks(args):
     print(json.dumps(out))
 
 
+def summarize(results):
+    """The load loop's outcome: how many requests failed, and how often the answers' version changed."""
+    versions = [r["version"] for r in results if r["ok"]]
+    failed = [r for r in results if not r["ok"]]
+    return {
+        "total": len(results),
+        "failures": len(failed),
+        "failure_samples": failed[:5],
+        "first_version": versions[0] if versions else None,
+        "last_version": versions[-1] if versions else None,
+        "switches": sum(1 for a, b in itertools.pairwise(versions) if a != b),
+    }
+
+
 def load(args):
     context = ssl.create_default_context(cafile=args.ca)
     deadline = time.monotonic() + args.seconds
@@ -89,15 +103,7 @@ def load(args):
         if len(results) >= args.count and seen_target_at and len(results) - seen_target_at >= 50:
             break
         time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
-    versions = [r.get("version") for r in results]
-    summary = {
-        "total": len(results),
-        "failures": sum(not r["ok"] for r in results),
-        "failure_samples": [r for r in results if not r["ok"]][:5],
-        "first_version": versions[0] if versions else None,
-        "last_version": versions[-1] if versions else None,
-        "switches": sum(1 for a, b in itertools.pairwise(versions) if a != b),
-    }
+    summary = summarize(results)
     with open(args.out, "w") as handle:
         json.dump(summary, handle)
 

@@ -100,8 +100,8 @@ def ensure_certs(
     return ca_path, cert_path, key_path
 
 
-# The stand-in for a public CA: a root that lives long, an intermediate of a year (Caddy 2.6, Debian's, cannot
-# make its own intermediate live longer than 7 days, and a leaf must end before its intermediate).
+# The stand-in for a public CA: a root that lives long, an intermediate of a year (Caddy makes its own intermediate
+# live 7 days by default, and a leaf must end before its intermediate).
 PUBLIC_CA_DIR = "public-ca"
 _PUBLIC_ROOT_DAYS = 3650
 _PUBLIC_INTERMEDIATE_DAYS = 365

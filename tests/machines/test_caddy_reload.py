@@ -1,11 +1,14 @@
-"""Caddy's graceful reload, the moment api_stack switches to a new API, drops no connection.
+"""A switch of API, the moment api_stack sends Caddy's requests to a new API, drops no connection.
 
-Caddy 2.6 opens new listening sockets beside the old ones on a reload (SO_REUSEPORT) and closes the old; the
-connections still waiting in an old socket's queue are reset, so now and then a client fails at the switch
-(one request of the redeploy's load loop did, in CI). The role starts Caddy with net.ipv4.tcp_migrate_req, and
-the kernel hands those connections to the new socket instead. This runs a sample: reloads under a flood of new
-TLS connections, with the role's settings, and not one fails. bench/caddy_reload.py runs the full count beside
-the same Caddy without the setting, where some do.
+The role's Caddyfile names the slot it proxies to with the {file.*} placeholder (Caddy 2.8), which Caddy reads on
+every request: a switch rewrites that file, and Caddy is not reloaded. A reload would start new listeners beside
+the old ones and close those: connections arriving in that instant fail (Caddy 2.6 refused their handshakes, its
+new configuration had no certificates yet; 2.11 closes some of them unanswered), and the redeploy's load loop
+caught it in CI. This runs a sample: switches under a flood of new TLS connections, with the role's Caddyfile and
+container settings, and not one fails. bench/caddy_reload.py runs the full count beside switches by reloads.
+
+For the reloads a change of Caddy's own configuration still needs, the role starts Caddy with
+net.ipv4.tcp_migrate_req, so the connections waiting on a closed listener move to the new one, not reset.
 
 Needs a Docker engine and the Caddy image (scripts/test builds it and exports OXY_IMAGE_CADDY).
 """
@@ -23,9 +26,9 @@ def test_the_role_has_the_kernel_hand_over_the_connections_of_a_closed_listener(
 
 
 @pytest.mark.slow
-def test_reloads_under_a_flood_of_new_connections_drop_none():
+def test_switches_of_api_under_a_flood_of_new_connections_drop_none():
     client, image = docker_client(), caddy_image()
-    result = flood(client, image, reloads=12, sysctls=role_caddy_sysctls(), concurrency=48)
+    result = flood(client, image, switches=12, sysctls=role_caddy_sysctls(), by="file", concurrency=48)
     assert result.failed == {}, f"{result.failures} of {result.outcomes.total()} connections failed: {result.failed}"
-    # Both configurations answered: the reloads took effect while the clients ran.
+    # Both APIs answered: the switches took effect while the clients ran.
     assert result.outcomes["200 a"] > 100 and result.outcomes["200 b"] > 100, dict(result.outcomes)

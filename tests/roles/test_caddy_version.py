@@ -1,0 +1,59 @@
+"""api_stack refuses a Caddy older than 2.8: its Caddyfile names the API it serves with the {file.*} placeholder
+(Caddy 2.8), which an older Caddy validates and then takes for a host name, answering every request with 502.
+The role's own check ("Caddy 2.8 or later", tasks/caddy_next.yml) on what `caddy version` printed in the
+validating container, evaluated by Ansible's templating: the official image prints "v2.8.4 h1:...", Debian's
+"2.11.2"; Caddy's log lines follow."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from tests.roles.test_caddyfile import ROLE, render_caddyfile
+
+LOG = '{"level":"info","msg":"using config from file","file":"/etc/caddy/Caddyfile.next"}\nValid configuration\n'
+
+
+def test_a_new_caddy_image_changes_the_caddyfile_so_it_is_checked():
+    assert render_caddyfile(api_stack_caddy_image="caddy:2.10") != render_caddyfile(api_stack_caddy_image="caddy:2.8")
+
+
+def _check() -> dict:
+    tasks = yaml.safe_load((ROLE / "tasks/caddy_next.yml").read_text())
+    (task,) = [task for task in tasks if task.get("name") == "Caddy 2.8 or later"]
+    return task
+
+
+def _passes(output: str) -> bool:
+    task = _check()
+    variables = {"__api_stack_caddy_validated": {"container": {"Output": output}}}
+    templar = Templar(loader=DataLoader(), variables=variables)
+    version = templar.template(trust_as_template(task["vars"]["__api_stack_caddy_version"]))
+    templar = Templar(loader=DataLoader(), variables={**variables, "__api_stack_caddy_version": version})
+    conditions = task["ansible.builtin.assert"]["that"]
+    return all(templar.template(trust_as_template(f"{{{{ {that} }}}}")) for that in conditions)
+
+
+@pytest.mark.parametrize("printed", ["v2.8.4 h1:xyz=", "v2.10.0 h1:abc=", "2.11.2", "v3.0.0"])
+def test_caddy_2_8_and_later_pass(printed):
+    assert _passes(f"{printed}\n{LOG}")
+
+
+@pytest.mark.parametrize("printed", ["v2.7.6 h1:xyz=", "2.6.2", "sh: caddy: not found"])
+def test_older_or_no_caddy_is_refused(printed):
+    assert not _passes(f"{printed}\n{LOG}")
+
+
+@pytest.mark.parametrize(
+    ("validated", "checked"),
+    [
+        ({"changed": False, "skipped": True}, False),  # the configuration is unchanged: no container ran
+        ({"changed": True, "container": {}}, False),  # a plan (check mode): the container would run
+        ({"changed": True, "container": {"Output": "2.11.2\n"}}, True),
+    ],
+)
+def test_the_check_runs_only_where_caddy_ran(validated, checked):
+    templar = Templar(loader=DataLoader(), variables={"__api_stack_caddy_validated": validated})
+    assert templar.template(trust_as_template(f"{{{{ {_check()['when']} }}}}")) is checked
