@@ -50,7 +50,7 @@ def test_older_or_no_caddy_is_refused(printed):
     ("validated", "checked"),
     [
         ({"changed": False, "skipped": True}, False),  # the configuration is unchanged: no container ran
-        ({"changed": True, "container": {}}, False),  # a plan (check mode): the container would run
+        ({"changed": True, "container": {}}, False),  # a result without the container's output
         ({"changed": True, "container": {"Output": "2.11.2\n"}}, True),
     ],
 )

@@ -36,9 +36,10 @@ def test_production_gets_public_certificates_as_before():
     assert lines[:4] == ["{", "email ops@oxy.so", "admin localhost:2019", "}"]
     assert not [line for line in lines if line.startswith(("tls", "pki", "issuer", "lifetime"))]
     assert "api.oxy.so {" in lines
-    # The slot serving is read from a file on each request: the same Caddyfile for blue and green, so a switch of
+    # The API serving is read from a file on each request: the same Caddyfile for blue and green, so a switch of
     # API is no reload (tests/machines/test_caddy_reload.py switches under a flood of connections).
-    assert "reverse_proxy oxy-api-{file./etc/caddy/upstream}:3000" in lines
+    assert "map {file./etc/caddy/upstream} {oxy_api} {" in lines
+    assert "reverse_proxy {oxy_api}" in lines
     # A CA folder means nothing without the internal issuer: production never signs with it.
     assert render_caddyfile(api_stack_acme_email="ops@oxy.so", api_stack_tls_internal_ca_dir="/ca") == text
 
