@@ -8,16 +8,10 @@ import base64
 import re
 
 import pytest
-import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-from tests.roles.test_caddyfile import ROLE, render_caddyfile
-
-
-def _task(file: str, name: str) -> dict:
-    (task,) = [t for t in yaml.safe_load((ROLE / "tasks" / file).read_text()) if t.get("name") == name]
-    return task
+from tests.roles.test_caddyfile import ROLE, render_caddyfile, role_task
 
 
 def _template(text: str, **variables) -> str:
@@ -37,7 +31,7 @@ def _map() -> re.Pattern:
 
 
 def _written(serving: str, port: int) -> str:
-    task = _task("caddy.yml", "Switch to the healthy API")
+    task = role_task("caddy.yml", "Switch to the healthy API")
     return _template(task["ansible.builtin.copy"]["content"], __api_stack_serving=serving, api_stack_api_port=port)
 
 
@@ -55,7 +49,7 @@ def test_what_the_switch_writes_is_what_caddy_reads(slot, port, newline):
     [("oxy-api-green:3000", "green"), ("oxy-api-blue:8080\n", "blue"), ("blue\n", "blue"), ("", "")],
 )
 def test_the_live_slot_is_read_back_from_the_address_or_the_slot_alone(content, live):
-    task = _task("api.yml", "Name the live slot")
+    task = role_task("api.yml", "Name the live slot")
     slurped = {"content": base64.b64encode(content.encode()).decode()} if content else {}
     expression = task["ansible.builtin.set_fact"]["__api_stack_live"]
     assert _template(expression, __api_stack_upstream=slurped).strip() == live
@@ -69,10 +63,10 @@ def test_the_address_is_written_before_caddy_reads_it_only_where_it_is_missing(c
     # A new host has no file; one whose Caddy named its slot in the Caddyfile has the slot alone (before Caddy read
     # the file); either gets the address before a Caddy that reads the file starts. A file with an address is left
     # to the switch, so that a new port never reaches the API still serving before the switch.
-    facts = _task("api.yml", "Name the live slot")["ansible.builtin.set_fact"]
+    facts = role_task("api.yml", "Name the live slot")["ansible.builtin.set_fact"]
     slurped = {"content": base64.b64encode(content.encode()).decode()} if content else {}
     variables = {name: _template(value, __api_stack_upstream=slurped).strip() for name, value in facts.items()}
-    task = _task(
+    task = role_task(
         "caddy.yml", "The address of the API Caddy serves, for its first start or its first configuration that reads it"
     )
     assert _template(f"{{{{ {task['when']} }}}}", **variables) is written

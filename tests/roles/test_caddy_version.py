@@ -7,11 +7,10 @@ validating container, evaluated by Ansible's templating: the official image prin
 from __future__ import annotations
 
 import pytest
-import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-from tests.roles.test_caddyfile import ROLE, render_caddyfile
+from tests.roles.test_caddyfile import render_caddyfile, role_task
 
 LOG = '{"level":"info","msg":"using config from file","file":"/etc/caddy/Caddyfile.next"}\nValid configuration\n'
 
@@ -21,9 +20,7 @@ def test_a_new_caddy_image_changes_the_caddyfile_so_it_is_checked():
 
 
 def _check() -> dict:
-    tasks = yaml.safe_load((ROLE / "tasks/caddy_next.yml").read_text())
-    (task,) = [task for task in tasks if task.get("name") == "Caddy 2.8 or later"]
-    return task
+    return role_task("caddy_next.yml", "Caddy 2.8 or later")
 
 
 def _passes(output: str) -> bool:

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 ROLE = Path(__file__).resolve().parents[2] / "collections/ansible_collections/oxy/infra/roles/api_stack"
+
+
+def role_task(file: str, name: str) -> dict:
+    """The task of api_stack's ``tasks/{file}`` named ``name``, as the role writes it."""
+    (task,) = [task for task in yaml.safe_load((ROLE / "tasks" / file).read_text()) if task.get("name") == name]
+    return task
 
 
 def render_caddyfile(**overrides) -> str:
