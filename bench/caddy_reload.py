@@ -1,15 +1,16 @@
 """Caddy switched between two answers under a flood of new TLS connections: connections lost when it switches the
-role's way (its upstream file, read on every request: no reload) and when it reloads its configuration (as the role
-switched before; with the role's kernel settings for Caddy's container, net.ipv4.tcp_migrate_req=1, and without),
-alternated round by round in one run.
+role's way (its upstream file, which Caddy's health checks read: no reload) and when it reloads its configuration
+(as the role switched before; with the role's kernel settings for Caddy's container, net.ipv4.tcp_migrate_req=1,
+and without), alternated round by round in one run.
 
     .venv/bin/python bench/caddy_reload.py [--rounds 3] [--switches 50] [--concurrency 64]
 
 Prints per round and variant: switches, connections, failures and their kinds; then the totals, and failures
 per 100 switches. The bound: none lost the role's way. tests/machines/test_caddy_reload.py runs a sample of it
-in CI. Then what reading the file costs on every request (Caddy 2.9 and later read it into a fresh 1 MiB buffer
-each time): requests per second on kept-alive connections, the role's Caddyfile against the same with the API
-named in place, alternated round by round (--cost-seconds each, 0 to skip).
+in CI. Then what the switch costs on every request: requests per second on kept-alive connections, the role's
+Caddyfile (both slots, steered by health checks) against the same with the API named in place, alternated round
+by round (--cost-seconds each, 0 to skip); the bound: at least 0.9 of it (the switch reads nothing per request;
+an earlier one read the file on every request, 0.28).
 Needs a Docker engine and OXY_IMAGE_CADDY (tests/images/build).
 """
 
@@ -77,7 +78,7 @@ def main() -> None:
 
 def cost(client, image: str, rounds: int, seconds: float) -> None:
     print()
-    variants = {"upstream file": role_caddyfile(), "API in place": literal_caddyfile()}
+    variants = {"the role's": role_caddyfile(), "API in place": literal_caddyfile()}
     totals = collections.Counter()
     for number in range(1, rounds + 1):
         for name, caddyfile in variants.items():
@@ -90,7 +91,9 @@ def cost(client, image: str, rounds: int, seconds: float) -> None:
     print()
     for name in variants:
         print(f"{name:14s} per second {rates[name]:7.0f}")
-    print(f"the file's cost: {rates['upstream file'] / rates['API in place']:.2f} of the requests per second")
+    ratio = rates["the role's"] / rates["API in place"]
+    verdict = "met" if ratio >= 0.9 else "NOT MET"
+    print(f"the role's switch serves {ratio:.2f} of the requests per second (bound 0.9: {verdict})")
 
 
 if __name__ == "__main__":

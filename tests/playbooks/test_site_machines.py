@@ -259,7 +259,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     address = droplet_address(do)
     assert_no_secret_in(out, {**secrets_of(sandbox, do), **dkim_key_lines(key, address)}, since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
-    assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.8", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
+    assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.11", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
     # Monitoring is made once what it watches serves (after the stack and the apps' deployments): each new uptime
     # check's first probe (the sandbox probes a minute apart) found its target up, and the verification read it at once.
     assert (
@@ -333,7 +333,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     mongo = clusters(do)[MONGODB]
     old = do.databases.get_user(mongo["id"], "mention")["user"]["password"]
     before = deployments(do)
-    unpushed = '{"api": "2026.11.9", "smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.8"}'
+    unpushed = '{"api": "2026.11.9", "smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.11"}'
     rc, out, stats = run_site(
         sandbox, key, "-e", f'{{"oxy_rotate_credentials": ["mention"], "oxy_stack_images": {unpushed}}}'
     )
@@ -360,7 +360,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
             "-vvv",
             "-e",
             '{"oxy_stack_images": {"api": "2026.11.2", '
-            '"smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.8"}, '
+            '"smtp": "2026.11.1", "caddy": "registry.digitalocean.com/oxy/caddy:2.11"}, '
             '"oxy_rotate_credentials": ["valkey"]}',
         )
         time.sleep(1)
@@ -382,7 +382,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     # api.oxy.so check goes down within a few probes, its down alert tells the definition's recipients and the
     # verification names it; started again, the check is up, the alert resolves and the verification passes.
     sandbox.configure(uptime_interval=1)
-    caddy = "registry.digitalocean.com/oxy/caddy:2.8"
+    caddy = "registry.digitalocean.com/oxy/caddy:2.11"
     deployed = json.dumps({"oxy_stack_images": {"api": "2026.11.2", "smtp": "2026.11.1", "caddy": caddy}})
     try:
         since = max((n["id"] for n in notifications(sandbox)), default=0)

@@ -1,11 +1,12 @@
-"""The file naming the API Caddy serves, as api_stack's tasks write it, is what its Caddyfile's map reads: the
-address for every slot and port, with or without the last newline (Caddy 2.8 keeps it, later ones drop it); and the
-live slot is read back from it, or from the slot alone that the file held before Caddy read it."""
+"""The file naming the API Caddy serves, as api_stack's tasks write it, is what its Caddyfile's health checks
+compare: for every slot and port the address written is one of Caddy's two upstreams, exactly as the checks name the
+upstream they check, and the switch's endpoint answers healthy for the one the file names; and the live slot is read
+back from the file, or from the slot alone that the file held before Caddy read it. (tests/machines/test_caddy_reload.py
+switches a running Caddy under a flood of connections.)"""
 
 from __future__ import annotations
 
 import base64
-import re
 
 import pytest
 from ansible.parsing.dataloader import DataLoader
@@ -21,13 +22,18 @@ def _template(text: str, **variables) -> str:
     return Templar(loader=loader, variables=variables).template(trust_as_template(text))
 
 
-def _map() -> re.Pattern:
-    """The input pattern of the Caddyfile's map from the upstream file to the API's address."""
-    lines = render_caddyfile().splitlines()
-    start = lines.index("\tmap {file./etc/caddy/upstream} {oxy_api} {")
-    pattern, address = lines[start + 1].split()
-    assert address == "${1}" and pattern.startswith("~")
-    return re.compile(pattern[1:])
+def _directives(port: int) -> list[str]:
+    return [line.strip() for line in render_caddyfile(api_stack_api_port=port).splitlines() if line.strip()]
+
+
+def _block(lines: list[str], opening: str) -> list[str]:
+    """The directives of the block that ``opening`` starts, up to its closing brace (nested blocks included)."""
+    start, depth = lines.index(opening), 0
+    for end in range(start, len(lines)):
+        depth += lines[end].endswith("{") - (lines[end] == "}")
+        if depth == 0:
+            return lines[start + 1 : end]
+    raise AssertionError(f"{opening} is not closed")
 
 
 def _written(serving: str, port: int) -> str:
@@ -36,12 +42,24 @@ def _written(serving: str, port: int) -> str:
 
 
 @pytest.mark.parametrize(("slot", "port"), [("blue", 3000), ("green", 3000), ("green", 8080)])
-@pytest.mark.parametrize("newline", ["", "\n"])
-def test_what_the_switch_writes_is_what_caddy_reads(slot, port, newline):
+def test_what_the_switch_writes_names_one_of_caddys_upstreams_as_its_checks_do(slot, port):
     written = _written(slot, port)
-    assert not written.endswith("\n")
-    match = _map().fullmatch(written + newline)
-    assert match and match.groups() == (f"oxy-api-{slot}:{port}",), written
+    assert written == f"oxy-api-{slot}:{port}"  # no newline, nothing else: the endpoint compares it whole
+    lines = _directives(port)
+    proxy = next(line for line in lines if line.startswith("reverse_proxy "))
+    # Both slots, in a fixed order, at the API's port: the checks name each as it is written here.
+    assert proxy.split()[1:-1] == [f"oxy-api-blue:{port}", f"oxy-api-green:{port}"]
+    options = _block(lines, proxy)
+    assert "lb_policy first" in options
+    header = _block(options, "health_headers {")
+    assert header == ["X-Oxy-Upstream {http.reverse_proxy.active.target_upstream}"]
+    # The checks go to the switch's endpoint, inside Caddy's container, which compares that header with the file.
+    endpoint = next(line for line in options if line.startswith("health_upstream ")).split()[1]
+    host, _, endpoint_port = endpoint.rpartition(":")
+    site = _block(lines, f"http://:{endpoint_port} {{")
+    assert host == "127.0.0.1" and "bind 127.0.0.1" in site
+    assert '@serving expression `{header.X-Oxy-Upstream} == ph(req, "file./etc/caddy/upstream")`' in site
+    assert site[-2:] == ["respond @serving 200", "respond 503"]
 
 
 @pytest.mark.parametrize(

@@ -37,16 +37,28 @@ def _directives(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
+def _block_after(lines: list[str], opening: str) -> list[str]:
+    start = lines.index(opening)
+    return lines[start + 1 : lines.index("}", start)]
+
+
 def test_production_gets_public_certificates_as_before():
     text = render_caddyfile(api_stack_acme_email="ops@oxy.so")
     lines = _directives(text)
-    assert lines[:4] == ["{", "email ops@oxy.so", "admin localhost:2019", "}"]
+    assert lines[:3] == ["{", "email ops@oxy.so", "admin localhost:2019"]
     assert not [line for line in lines if line.startswith(("tls", "pki", "issuer", "lifetime"))]
     assert "api.oxy.so {" in lines
-    # The API serving is read from a file on each request: the same Caddyfile for blue and green, so a switch of
-    # API is no reload (tests/machines/test_caddy_reload.py switches under a flood of connections).
-    assert "map {file./etc/caddy/upstream} {oxy_api} {" in lines
-    assert "reverse_proxy {oxy_api}" in lines
+    # Both slots, steered by health checks that read the upstream file: the same Caddyfile for blue and green, so a
+    # switch of API is no reload (tests/machines/test_caddy_reload.py switches under a flood of connections), and
+    # nothing is read per request (tests/roles/test_caddy_upstream.py).
+    assert "reverse_proxy oxy-api-blue:3000 oxy-api-green:3000 {" in lines
+    assert not [line for line in lines if "{file." in line and not line.startswith("@serving expression")]
+    # The checks' results, several a second, stay out of Caddy's log but for their errors.
+    checker = "http.handlers.reverse_proxy.health_checker.active"
+    assert _block_after(lines, "log default {") == [f"exclude {checker}"]
+    assert _block_after(lines, "log api_switch {") == [f"include {checker}", "level ERROR"]
+    # No passive checks: one failed request would take the only API the checks admit out of service.
+    assert not [line for line in lines if line.startswith(("fail_duration", "max_fails", "unhealthy_"))]
     # A CA folder means nothing without the internal issuer: production never signs with it.
     assert render_caddyfile(api_stack_acme_email="ops@oxy.so", api_stack_tls_internal_ca_dir="/ca") == text
 
