@@ -268,11 +268,19 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
         < out.index("TASK [Uptime checks of the API, every app's domain and the mail host, with their alerts]")
     )
     assert "RETRYING: [localhost]: Read every uptime check's state" not in out, out
-    # Docker came with the droplet's first boot (its user_data), and the role found it done.
+    # Docker, SSH's hardening and the daily updates came with the droplet's first boot (its user_data), and the role
+    # found them done: nothing changed, sshd not reloaded.
     assert "Setting up docker.io" in on_droplet(key, address, "cat /var/lib/cloud/instance/user-data.log")
-    installed = out.split("TASK [oxy.infra.docker_host : Docker from the distribution's packages]", 1)[1]
-    installed = installed.split("\nTASK [", 1)[0]
-    assert "ok: [oxy-api-backend]" in installed and "changed: [oxy-api-backend]" not in installed, installed[-2000:]
+    for task in (
+        "Docker from the distribution's packages",
+        "SSH without passwords and without forwarding",
+        "Security updates every day",
+    ):
+        ran = out.split(f"TASK [oxy.infra.docker_host : {task}]", 1)[1].split("\nTASK [", 1)[0]
+        assert "ok: [oxy-api-backend]" in ran and "changed: [oxy-api-backend]" not in ran, ran[-2000:]
+    assert "RUNNING HANDLER [oxy.infra.docker_host : Reload SSH]" not in out
+    hardened = on_droplet(key, address, "sshd -T | grep '^passwordauthentication '")
+    assert hardened.split() == ["passwordauthentication", "no"]
     records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}
     assert records[("A", "api")] == address and records[("A", "mail")] == address
     assert records[("MX", "@")] == "mail.oxy.so."
