@@ -13,7 +13,10 @@ pushes the stack's images, then prints in one run:
   verification), alternated --runs times (the order swapped every run) with the same at --baseline
   (a git worktree; by default the commit issue 24 measured, 2.7x the dependency chain), with their ratio,
   and the target of issue 24: the whole cold site.yml within 1.5x the longest dependency chain;
-- where each cold run's time went, play by play (bench/callback_plugins/play_times.py);
+- where each cold run's time went, play by play (bench/callback_plugins/play_times.py), and how busy the whole
+  machine was while it ran (CPU seconds, every process, steal left out) beside how fast one core was just before (a
+  fixed piece of pure Python): the controller, the sandbox and the droplet share this machine's cores, so a run's
+  wall time moves with the machine's speed;
 - the no-change wall time of the whole site.yml and its API requests.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,8 +49,9 @@ CHAIN = DELAYS["database_delay"] + DELAYS["app_delay"]
 WHOLE_BOUND = 1.5  # issue 24: the whole site.yml, cold, against that chain
 
 
-def site(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) -> tuple[float, list[dict]]:
-    """The wall time of site.yml run in ``tree``, and each play's seconds (bench/callback_plugins)."""
+def site(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) -> tuple[float, list[dict], float]:
+    """The wall time of site.yml run in ``tree``, each play's seconds (bench/callback_plugins) and the busy CPU seconds
+    of the whole machine while it ran."""
     with tempfile.NamedTemporaryFile(suffix=".json") as times:
         env = {
             "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
@@ -55,19 +60,42 @@ def site(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) ->
             "ANSIBLE_CALLBACKS_ENABLED": "oxy.infra.plan,play_times",
             "OXY_BENCH_TIMES": times.name,
         }
-        started = time.monotonic()
+        busy, started = busy_seconds(), time.monotonic()
         run = ansible_playbook(running, "site.yml", *extra, env=env, cwd=tree)
         wall = time.monotonic() - started
+        cpu = busy_seconds() - busy
         if run.rc != 0:
             sys.exit(f"site.yml failed in {tree}:\n{run.out[-6000:]}")
-        return wall, json.loads(Path(times.name).read_text() or "[]")
+        return wall, json.loads(Path(times.name).read_text() or "[]"), cpu
 
 
-def cold(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) -> tuple[float, list[dict]]:
+def cold(running: process.Running, key: Path, *extra: str, tree: Path = ROOT) -> tuple[float, list[dict], float]:
     """site.yml on an empty account (its droplets' machines removed) with the benchmark's delays."""
     running.control("POST", "reset")
     running.control("PUT", "config", DELAYS)
     return site(running, key, *extra, tree=tree)
+
+
+def busy_seconds() -> float:
+    """CPU seconds this machine has spent busy since it booted, every core and process (/proc/stat's user, nice,
+    system, irq and softirq; not idle, iowait, or steal: time the hypervisor gave other machines)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def calibration() -> float:
+    """Milliseconds one core takes for a fixed piece of pure Python, the best of three: how fast one core of this
+    machine is right now. The controller, the sandbox, the droplet and its Docker share the cores, so a run beside a
+    slower calibration ran on a slower machine; a usual calibration does not tell how busy the other core was."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def print_plays(plays: list[dict]) -> None:
@@ -101,16 +129,19 @@ def main() -> None:
         key = tmp / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
 
-        cold_do, do_plays = cold(running, key, "--skip-tags", "stack,verify")
+        cold_do, do_plays, _cpu = cold(running, key, "--skip-tags", "stack,verify")
         variants = {f"baseline ({args.baseline})": baseline, "this tree": ROOT}
         walls: dict[str, list[float]] = {name: [] for name in variants}
+        machine: dict[str, list[str]] = {name: [] for name in variants}
         plays: dict[str, list[dict]] = {}
         last = ROOT
         for run in range(args.runs):
             # Each run in the other order than the one before, so that neither variant always goes first.
             for name, tree in list(variants.items())[:: 1 if run % 2 == 0 else -1]:
-                wall, plays[name] = cold(running, key, tree=tree)
+                speed = calibration()
+                wall, plays[name], cpu = cold(running, key, tree=tree)
                 walls[name].append(wall)
+                machine[name].append(f"{cpu:.0f} cpu-s ({cpu / wall:.1f} cores busy), calibration {speed:.0f} ms")
                 last = tree
         whole = {name: statistics.median(w) for name, w in walls.items()}
 
@@ -125,6 +156,8 @@ def main() -> None:
         for name in variants:
             runs = " ".join(f"{w:.1f}" for w in walls[name])
             print(f"  whole site.yml, cold, {name}: {ratios(whole[name])} (runs: {runs})")
+            spent = "; ".join(machine[name])
+            print(f"    the machine while each ran ({os.cpu_count()} cores; a higher calibration is slower): {spent}")
             print("    by play, its last run:")
             print_plays(plays[name])
         base, this = whole.values()
@@ -136,11 +169,11 @@ def main() -> None:
         if args.noop_runs and last != ROOT:
             # The baseline's environment is not this tree's (a CA handed over since, say): converged once first,
             # so that what follows is a run with nothing to change.
-            wall, _plays = site(running, key)
+            wall, _plays, _cpu = site(running, key)
             print(f"  this tree over the baseline's last cold run (not timed as a no-change run): {wall:.1f}s")
         for run in range(1, args.noop_runs + 1):
             mark = running.control("GET", "requests/summary")["last_seq"]
-            wall, _plays = site(running, key)
+            wall, _plays, _cpu = site(running, key)
             summary = running.control("GET", f"requests/summary?since={mark}")
             print(
                 f"  whole site.yml, no change (run {run}): {wall:5.1f}s, "
