@@ -186,6 +186,11 @@ def pulled_ahead(out: str) -> set[str]:
     return started & pulled
 
 
+def task_block(out: str, task: str) -> str:
+    """What the first run of the task headed ``TASK [task]`` printed, up to the next task."""
+    return out.split(f"TASK [{task}]", 1)[1].split("\nTASK [", 1)[0]
+
+
 def assert_roles_skipped(out: str) -> None:
     """No task of the droplet's roles ran but their entry points `managed` (the stamp's inputs) and `user_data` (the
     droplet's first-boot script, made on the controller for the droplet task), and the droplet's plays ended there."""
@@ -273,7 +278,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert "Setting up docker.io" in on_droplet(key, address, "cat /var/lib/cloud/instance/user-data.log")
 
     def ran(task: str) -> str:
-        return out.split(f"TASK [oxy.infra.docker_host : {task}]", 1)[1].split("\nTASK [", 1)[0]
+        return task_block(out, f"oxy.infra.docker_host : {task}")
 
     for task in ("SSH without passwords and without forwarding", "Security updates every day"):
         assert "ok: [oxy-api-backend]" in ran(task) and "changed: [oxy-api-backend]" not in ran(task), ran(task)
@@ -352,8 +357,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert stats["oxy-api-backend"] == {"ok": stats["oxy-api-backend"]["ok"], **NOTHING, "failed": 1}, out
     assert f"{REGISTRY}/api:2026.11.9" in out.split(SERVICES_PLAY)[0]  # its pull started with the droplet's play
     # and failed in the background; the stack's play, waiting for it, fails with the pull's own error
-    waited = out.split("TASK [oxy.infra.api_stack : Wait for the stack's images to be pulled]", 1)[1]
-    waited = waited.split("\nTASK [", 1)[0]
+    waited = task_block(out, "oxy.infra.api_stack : Wait for the stack's images to be pulled")
     assert f"failed: [oxy-api-backend] (item={REGISTRY}/api:2026.11.9)" in waited and "manifest unknown" in waited, out
     assert stats["localhost"]["failed"] == 0, out
     assert do.databases.get_user(mongo["id"], "mention")["user"]["password"] != old
