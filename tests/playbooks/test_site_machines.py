@@ -168,16 +168,16 @@ def assert_no_secret_in(output: str, secrets: dict[str, str], since: float) -> N
 
 
 REGISTRY = "registry.digitalocean.com/oxy"
-SERVICES_PLAY = "TASK [Wait for the database clusters to be online]"  # the first task of digitalocean_services.yml
+STACK_PLAY = "PLAY [Deploy the API droplet's stack]"  # playbooks/api_backend_stack.yml
 NOTHING = {"changed": 0, "unreachable": 0, "failed": 0}
 
 
 def pulled_ahead(out: str) -> set[str]:
-    """The images whose pulls the droplet started before DigitalOcean's services play began (its first task waits for
-    the database clusters) and that the stack's play then waited for, each pulled: site.yml prepares the droplet
-    while the clusters provision, and the images download meanwhile."""
+    """The images whose pulls the droplet started in its preparation play, before its stack's play began, and that the
+    stack's play then waited for, each pulled: site.yml prepares the droplet while the clusters provision (and the
+    controller converges the services beside it), and the images download meanwhile."""
     start = out.index("TASK [oxy.infra.api_stack : Pull the stack's images that are not here yet]")
-    end = out.index(SERVICES_PLAY, start)
+    end = out.index(STACK_PLAY, start)
     item = r"\[oxy-api-backend\] => \(item=([^)\s]+)\)"
     started = set(re.findall(rf"^(?:ok|changed): {item}", out[start:end], re.MULTILINE))
     wait = out.index("TASK [oxy.infra.api_stack : Wait for the stack's images to be pulled]", end)
@@ -265,6 +265,16 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     assert_no_secret_in(out, {**secrets_of(sandbox, do), **dkim_key_lines(key, address)}, since=started)
     assert "Check the droplet's public services" in out  # the verification ran, and passed (rc 0)
     assert pulled_ahead(out) == {f"{REGISTRY}/caddy:2.11", f"{REGISTRY}/api:2026.11.1", f"{REGISTRY}/smtp:2026.11.1"}
+    # The controller converged the services in the droplet's preparation play, beside it: the apps were started there,
+    # and the play between it and the stack's published the zone's records alone.
+    prepare = out.split("PLAY [Prepare the API droplet]", 1)[1].split("\nPLAY [", 1)[0]
+    assert "TASK [Start the App Platform apps]" in prepare
+    assert "TASK [Wait for the droplet's first boot to end]" in prepare
+    services = out.split("PLAY [Converge the Oxy services on DigitalOcean]", 1)[1].split("\nPLAY [", 1)[0]
+    assert re.findall(r"^TASK \[([^\]]+)\]", services, re.MULTILINE) == [
+        "Databases, credentials, apps, trusted sources and project",
+        "DNS records of the API droplet and of mail (API, mail host, MX, SPF, DMARC, DKIM)",
+    ], services
     # Monitoring is made once what it watches serves (after the stack and the apps' deployments): each new uptime
     # check's first probe (the sandbox probes a minute apart) found its target up, and the verification read it at once.
     assert (
@@ -355,7 +365,7 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     )
     assert rc != 0
     assert stats["oxy-api-backend"] == {"ok": stats["oxy-api-backend"]["ok"], **NOTHING, "failed": 1}, out
-    assert f"{REGISTRY}/api:2026.11.9" in out.split(SERVICES_PLAY)[0]  # its pull started with the droplet's play
+    assert f"{REGISTRY}/api:2026.11.9" in out.split(STACK_PLAY)[0]  # its pull started with the droplet's play
     # and failed in the background; the stack's play, waiting for it, fails with the pull's own error
     waited = task_block(out, "oxy.infra.api_stack : Wait for the stack's images to be pulled")
     assert f"failed: [oxy-api-backend] (item={REGISTRY}/api:2026.11.9)" in waited and "manifest unknown" in waited, out

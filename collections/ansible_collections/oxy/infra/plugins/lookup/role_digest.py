@@ -22,6 +22,11 @@ options:
     type: list
     elements: str
     default: []
+  modules:
+    description: Modules of this collection the roles use, by name (their source is part of the digest).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -48,6 +53,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.release import __version__ as ansible_version
 
 ROLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "roles"))
+MODULES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "modules"))
 
 
 def collection_version(name):
@@ -67,7 +73,7 @@ def collection_version(name):
     return ""
 
 
-def role_digest(names, collections=()):
+def role_digest(names, collections=(), modules=()):
     sha = hashlib.sha256(to_bytes(f"ansible-core {ansible_version}\n"))
     for name in names:
         root = os.path.join(ROLES, name)
@@ -80,6 +86,13 @@ def role_digest(names, collections=()):
                 with open(path, "rb") as handle:
                     content = handle.read()
                 sha.update(to_bytes(f"{os.path.relpath(path, ROLES)}\n{len(content)}\n") + content)
+    for module in sorted(modules):
+        path = os.path.join(MODULES, f"{module}.py")
+        if not os.path.isfile(path):
+            raise AnsibleLookupError(f"role_digest: no module {module!r} in {MODULES}")
+        with open(path, "rb") as handle:
+            content = handle.read()
+        sha.update(to_bytes(f"module {module}\n{len(content)}\n") + content)
     for collection in sorted(collections):
         sha.update(to_bytes(f"collection {collection} {collection_version(collection)}\n"))
     return sha.hexdigest()
@@ -90,4 +103,4 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         if not terms:
             raise AnsibleLookupError("role_digest: name at least one role")
-        return [role_digest([str(term) for term in terms], self.get_option("collections"))]
+        return [role_digest([str(term) for term in terms], self.get_option("collections"), self.get_option("modules"))]

@@ -1,0 +1,295 @@
+#!/usr/bin/python
+# Copyright (c) oxy.infra engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_files
+short_description: Put several small text files on a host, or remove them, in one module run
+version_added: 0.4.0
+description:
+  - "M(ansible.builtin.copy) and M(ansible.builtin.template) cost two module runs and a file transfer per file (a
+    C(stat) to compare, then the copy), and a loop of them one task per item. A role that writes a handful of
+    configuration files, units and maps spends seconds on them over SSH. This module compares and writes them all
+    in one run, with the content given inline (render templates on the controller with
+    P(ansible.builtin.template#lookup), read files with P(ansible.builtin.file#lookup) and O(files[].content) as
+    given)."
+  - A file whose content, mode, owner or group differ is written to a temporary file in its directory with its mode
+    and owner, flushed to disk and renamed over the old one, so a reader sees the old file or the new one, never a
+    part, and a secret is never readable by others on the way. Only mode or owner differing are set in place.
+  - Every file is checked before any is written (its directory exists, its owner and group are known, its mode is
+    octal), so bad input fails without a change on the host. In check mode, a file whose directory is missing is
+    reported as one to write (an earlier task of the same plan makes the directory).
+  - A file whose content is secret has it in O(files[].secret_content), which Ansible never prints; its diff says
+    that the content changed, not what it is.
+attributes:
+  check_mode:
+    description: Reports what it would write or remove, writing nothing.
+    support: full
+  diff_mode:
+    description: The content, mode and owner of each file changed, before and after (a secret's content left out).
+    support: full
+  idempotent:
+    description: Files as given already change nothing.
+    support: full
+options:
+  files:
+    description: Files to put, or to remove (O(files[].state=absent)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file's absolute path. Its directory must exist.
+        type: path
+        required: true
+      state:
+        description: V(present) puts the file; V(absent) removes it when it is there.
+        type: str
+        choices: [present, absent]
+        default: present
+      content:
+        description:
+          - The file's whole content (text, written as UTF-8). With O(files[].state=present), this or
+            O(files[].secret_content) is required.
+        type: str
+      secret_content:
+        description:
+          - The file's whole content when it is secret (a password, a key). It is never printed, and the file's diff
+            says that it changed, not what it is.
+        type: str
+      mode:
+        description: Its permissions, an octal string such as V('0644'). Required with O(files[].state=present).
+        type: str
+      owner:
+        description: Its owner, a user name.
+        type: str
+        default: root
+      group:
+        description: Its group, a group name.
+        type: str
+        default: root
+notes:
+  - A path may be given once.
+author:
+  - Oxy infrastructure team (@oxyhq)
+"""
+
+EXAMPLES = r"""
+- name: The export script and its units
+  oxy.infra.host_files:
+    files:
+      - path: /usr/local/sbin/export
+        content: "{{ lookup('ansible.builtin.template', 'export.py.j2') }}"
+        mode: "0700"
+      - path: /etc/systemd/system/export.timer
+        content: "{{ lookup('ansible.builtin.template', 'export.timer.j2') }}"
+        mode: "0644"
+  register: __units
+
+- name: The relay's credentials (never printed) and no old CA
+  oxy.infra.host_files:
+    files:
+      - path: /opt/oxy/smtp/relay_password
+        secret_content: "{{ relay_line }}"
+        mode: "0600"
+      - path: /opt/oxy/smtp/relay_ca.pem
+        state: absent
+"""
+
+RETURN = r"""
+changed_paths:
+  description: The files written, set, or removed (or that would be, in check mode), in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/systemd/system/export.timer]
+"""
+
+import grp
+import os
+import pwd
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+FILE_OPTIONS = {
+    "path": {"type": "path", "required": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "content": {"type": "str"},
+    "secret_content": {"type": "str", "no_log": True},
+    "mode": {"type": "str"},
+    "owner": {"type": "str", "default": "root"},
+    "group": {"type": "str", "default": "root"},
+}
+REQUIRED_IF = [("state", "present", ("mode",)), ("state", "present", ("content", "secret_content"), True)]
+HIDDEN = "(secret content, not shown)\n"
+
+
+def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
+    """Every file, as it must be (uid, gid, mode as numbers), or the module fails naming what is wrong."""
+    seen, wanted = set(), []
+    for spec in files:
+        path = spec["path"]
+        if not os.path.isabs(path):
+            module.fail_json(msg=f"{path}: a file's path must be absolute")
+        if path in seen:
+            module.fail_json(msg=f"{path} is given more than once")
+        seen.add(path)
+        if spec["state"] == "absent":
+            wanted.append(spec)
+            continue
+        try:
+            mode = int(spec["mode"], 8)
+        except ValueError:
+            module.fail_json(msg=f"{path}: mode {spec['mode']!r} is not an octal number such as '0644'")
+        if mode > 0o7777:
+            module.fail_json(msg=f"{path}: mode {spec['mode']!r} is beyond 07777")
+        try:
+            uid = pwd.getpwnam(spec["owner"]).pw_uid
+        except KeyError:
+            module.fail_json(msg=f"{path}: no user {spec['owner']!r} on this host")
+        try:
+            gid = grp.getgrnam(spec["group"]).gr_gid
+        except KeyError:
+            module.fail_json(msg=f"{path}: no group {spec['group']!r} on this host")
+        directory = os.path.dirname(path)
+        # In check mode, an earlier task of the plan would have made it.
+        if not os.path.isdir(directory) and not module.check_mode:
+            module.fail_json(msg=f"{path}: its directory {directory} does not exist")
+        if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+            module.fail_json(msg=f"{path} is there and is not a regular file")
+        wanted.append(
+            {
+                **spec,
+                "uid": uid,
+                "gid": gid,
+                "mode_bits": mode,
+                "data": (spec["content"] if spec["secret_content"] is None else spec["secret_content"]).encode("utf-8"),
+            }
+        )
+    return wanted
+
+
+def describe(st: os.stat_result | None) -> str:
+    if st is None:
+        return ""
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return f"mode {stat.S_IMODE(st.st_mode):04o}, owner {owner}:{group}"
+
+
+def read(path: str) -> tuple[os.stat_result | None, bytes | None]:
+    try:
+        with open(path, "rb") as current:
+            return os.fstat(current.fileno()), current.read()
+    except FileNotFoundError:
+        return None, None
+
+
+def text(data: bytes | None) -> str:
+    return "" if data is None else data.decode("utf-8", errors="replace")
+
+
+def write(spec: dict) -> None:
+    """The new file beside the old one, with its mode and owner before any byte, flushed, then renamed over it."""
+    directory = os.path.dirname(spec["path"])
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(spec['path'])}.")
+    try:
+        os.fchown(fd, spec["uid"], spec["gid"])
+        os.fchmod(fd, spec["mode_bits"])
+        with os.fdopen(fd, "wb") as new:
+            new.write(spec["data"])
+            new.flush()
+            os.fsync(new.fileno())
+        os.replace(temporary, spec["path"])
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+    sync_directory(directory)
+
+
+def sync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
+    """Make one file as given (unless in check mode); its diff when it was not, None when it was."""
+    path = spec["path"]
+    st, data = read(path)
+    shown = (lambda d: HIDDEN if d is not None else "") if secret else text
+    if spec["state"] == "absent":
+        if st is None:
+            return None
+        if not module.check_mode:
+            os.unlink(path)
+            sync_directory(os.path.dirname(path))
+        return {"before_header": path, "after_header": path, "before": shown(data), "after": ""}
+    if st is None or data != spec["data"]:
+        if not module.check_mode:
+            write(spec)
+        before, after = shown(data), shown(spec["data"])
+        if secret and st is not None:
+            before, after = "(secret content, before)\n", "(secret content, after)\n"
+    elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (spec["uid"], spec["gid"], spec["mode_bits"]):
+        if not module.check_mode:
+            os.chown(path, spec["uid"], spec["gid"])
+            os.chmod(path, spec["mode_bits"])
+        before = after = ""
+    else:
+        return None
+    wanted = f"mode {spec['mode_bits']:04o}, owner {spec['owner']}:{spec['group']}"
+    return {
+        "before_header": f"{path} ({describe(st) or 'absent'})",
+        "after_header": f"{path} ({wanted})",
+        "before": before,
+        "after": after,
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": FILE_OPTIONS,
+                "required_if": REQUIRED_IF,
+                "mutually_exclusive": [("content", "secret_content")],
+            },
+        },
+        supports_check_mode=True,
+    )
+    wanted = check(module, module.params["files"])
+    changed_paths, diffs = [], []
+    for spec in wanted:
+        try:
+            diff = converge(module, spec, secret=spec["secret_content"] is not None)
+        except OSError as error:
+            module.fail_json(
+                msg=f"{spec['path']}: {error.strerror or error}",
+                changed=bool(changed_paths),
+                changed_paths=changed_paths,
+            )
+        if diff is not None:
+            changed_paths.append(spec["path"])
+            diffs.append(diff)
+    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
+
+
+if __name__ == "__main__":
+    main()

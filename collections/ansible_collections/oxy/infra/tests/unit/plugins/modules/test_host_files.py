@@ -1,0 +1,127 @@
+"""oxy.infra.host_files in process, on files in a temporary directory owned by the user running the tests."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import stat
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.oxy.infra.plugins.modules import host_files
+
+USER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+SECRET = "relay.example.com user:s3cr3t-pa55word"
+
+
+def result(capsys, check_mode=False, diff=True, **args):
+    args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        host_files.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def item(path, content=None, mode="0644", **extra):
+    return {"path": str(path), "content": content, "mode": mode, "owner": USER, "group": GROUP, **extra}
+
+
+def secret(path, content, mode="0600"):
+    return {"path": str(path), "secret_content": content, "mode": mode, "owner": USER, "group": GROUP}
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_new_files_are_written_with_their_mode_then_nothing_changes(capsys, tmp_path):
+    files = [item(tmp_path / "a.timer", "[Timer]\nOnCalendar=daily\n"), item(tmp_path / "run", "#!/bin/sh\n", "0700")]
+    out = result(capsys, files=files)
+    assert out["changed"] is True
+    assert out["changed_paths"] == [str(tmp_path / "a.timer"), str(tmp_path / "run")]
+    assert (tmp_path / "a.timer").read_text() == "[Timer]\nOnCalendar=daily\n"
+    assert (mode_of(tmp_path / "a.timer"), mode_of(tmp_path / "run")) == (0o644, 0o700)
+    assert out["diff"][0]["before"] == "" and out["diff"][0]["after"] == "[Timer]\nOnCalendar=daily\n"
+    assert out["diff"][0]["after_header"] == f"{tmp_path / 'a.timer'} (mode 0644, owner {USER}:{GROUP})"
+    again = result(capsys, files=files)
+    assert again["changed"] is False and again["changed_paths"] == [] and again["diff"] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.timer", "run"]  # no temporary file left
+
+
+def test_a_changed_file_is_replaced_whole_and_a_changed_mode_is_set_in_place(capsys, tmp_path):
+    target, other = tmp_path / "map", tmp_path / "units"
+    result(capsys, files=[item(target, "old\n"), item(other, "same\n")])
+    inode, other_inode = os.stat(target).st_ino, os.stat(other).st_ino
+    out = result(capsys, files=[item(target, "new\n"), item(other, "same\n", "0600")])
+    assert out["changed_paths"] == [str(target), str(other)]
+    assert target.read_text() == "new\n" and os.stat(target).st_ino != inode  # renamed over the old file
+    assert (out["diff"][0]["before"], out["diff"][0]["after"]) == ("old\n", "new\n")
+    assert mode_of(other) == 0o600 and os.stat(other).st_ino == other_inode
+    assert out["diff"][1]["before_header"] == f"{other} (mode 0644, owner {USER}:{GROUP})"
+
+
+def test_check_mode_reports_without_writing(capsys, tmp_path):
+    result(capsys, files=[item(tmp_path / "kept", "v1\n")])
+    out = result(capsys, check_mode=True, files=[item(tmp_path / "kept", "v2\n"), item(tmp_path / "new", "x\n")])
+    assert out["changed"] is True and out["changed_paths"] == [str(tmp_path / "kept"), str(tmp_path / "new")]
+    assert (tmp_path / "kept").read_text() == "v1\n" and not (tmp_path / "new").exists()
+    # A directory an earlier task of the plan would make: the file is one to write.
+    ahead = result(capsys, check_mode=True, files=[item(tmp_path / "later" / "map", "x\n")])
+    assert ahead["changed_paths"] == [str(tmp_path / "later" / "map")] and not (tmp_path / "later").exists()
+
+
+def test_a_secret_is_written_but_never_printed(capsys, tmp_path):
+    target = tmp_path / "relay_password"
+    out = result(capsys, files=[secret(target, SECRET + "\n")])
+    assert target.read_text() == SECRET + "\n" and mode_of(target) == 0o600
+    assert out["changed_paths"] == [str(target)]
+    assert SECRET not in json.dumps(out) and "s3cr3t" not in json.dumps(out)
+    assert out["diff"][0]["after"] == "(secret content, not shown)\n"
+    changed = result(capsys, files=[secret(target, "relay.example.com user:other\n")])
+    assert changed["diff"][0]["before"] != changed["diff"][0]["after"] and "other" not in json.dumps(changed)
+    assert result(capsys, files=[secret(target, "relay.example.com user:other\n")])["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"path": "relative/file"}, "relative/file: a file's path must be absolute"),
+        ({"mode": "rw-r--r--"}, "mode 'rw-r--r--' is not an octal number such as '0644'"),
+        ({"owner": "no-such-user-here"}, "no user 'no-such-user-here' on this host"),
+        ({"group": "no-such-group-here"}, "no group 'no-such-group-here' on this host"),
+        ({"path": "/nonexistent-dir/file"}, "/nonexistent-dir/file: its directory /nonexistent-dir does not exist"),
+    ],
+)
+def test_bad_input_fails_before_any_file_is_written(capsys, tmp_path, bad, message):
+    good = item(tmp_path / "good", "fine\n")
+    out = result(capsys, files=[good, {**item(tmp_path / "bad", "x\n"), **bad}])
+    assert out["failed"] is True and message in out["msg"], out
+    assert not (tmp_path / "good").exists()
+
+
+def test_a_path_given_twice_or_without_content_fails(capsys, tmp_path):
+    twice = result(capsys, files=[item(tmp_path / "f", "a\n"), secret(tmp_path / "f", "b\n")])
+    assert twice["failed"] is True and "is given more than once" in twice["msg"]
+    bare = result(capsys, files=[{"path": str(tmp_path / "f")}])
+    assert bare["failed"] is True and "mode" in bare["msg"]
+    no_content = result(capsys, files=[{"path": str(tmp_path / "f"), "mode": "0644"}])
+    assert no_content["failed"] is True and "content, secret_content" in no_content["msg"], no_content["msg"]
+    both = result(capsys, files=[{**item(tmp_path / "f", "a\n"), "secret_content": "b\n"}])
+    assert both["failed"] is True and "mutually exclusive: content|secret_content" in both["msg"], both["msg"]
+    (tmp_path / "dir").mkdir()
+    directory = result(capsys, files=[item(tmp_path / "dir", "a\n")])
+    assert directory["failed"] is True and "is there and is not a regular file" in directory["msg"]
+    assert not (tmp_path / "f").exists()
+
+
+def test_absent_removes_a_file_once(capsys, tmp_path):
+    target = tmp_path / "relay_ca.pem"
+    target.write_text("-----BEGIN CERTIFICATE-----\n")
+    gone = [{"path": str(target), "state": "absent"}]
+    assert result(capsys, check_mode=True, files=gone)["changed"] is True and target.exists()
+    out = result(capsys, files=gone)
+    assert out["changed_paths"] == [str(target)] and not target.exists()
+    assert out["diff"][0]["before"] == "-----BEGIN CERTIFICATE-----\n" and out["diff"][0]["after"] == ""
+    assert result(capsys, files=gone)["changed"] is False
