@@ -174,3 +174,97 @@ def test_site_reports_a_reset_password_the_droplet_did_not_receive(sandbox, tmp_
     ), unreachable.out[-3000:]
     assert delivered.rc == 0 and delivered.hosts["localhost"]["failed"] == 0, delivered.out
     assert sandbox.summary()["writes"] == 0
+
+
+ROTATED = {"the Valkey password": ["oxy-api", DROPLET[0]], f"the password of MongoDB user {DROPLET[1]}": ["oxy-api"]}
+
+
+def after_the_droplets_preparation(tmp_path: Path, name: str, then: list[dict], controller_fails: bool) -> Path:
+    """A playbook that leaves what site.yml's droplet preparation play leaves when the controller converged the
+    services beside it: the passwords it reset (delivered to the apps), the droplet in the run (answering locally),
+    and the controller failed in that play, or not; then ``then``."""
+    run = tmp_path / name
+    run.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "What the droplet's preparation leaves behind",
+                    "hosts": "digitalocean",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "The passwords reset",
+                            "ansible.builtin.set_fact": {"app_credentials_rotated": ROTATED},
+                        },
+                        {
+                            "name": "The droplet joins the run",
+                            "ansible.builtin.add_host": {
+                                "name": DROPLET[0],
+                                "groups": ["api_backend"],
+                                "ansible_connection": "local",
+                                "ansible_python_interpreter": sys.executable,
+                            },
+                        },
+                    ],
+                },
+                {
+                    "name": "The droplet's preparation, the controller's services beside it",
+                    "hosts": "api_backend:digitalocean",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "The services",
+                            "ansible.builtin.fail": {"msg": "the services failed"},
+                            "when": controller_fails and "inventory_hostname in groups.digitalocean",
+                        }
+                    ],
+                },
+                *then,
+            ]
+        )
+    )
+    return run
+
+
+def test_the_stack_is_not_deployed_when_the_controller_failed_beside_the_droplet(sandbox, tmp_path):
+    """site.yml converges DigitalOcean's services beside the droplet's preparation: when the controller failed there,
+    the run would go on with the droplet alone, whose credentials, trusted sources or DKIM records may be missing. The
+    stack's play refuses it first, naming the reset passwords the droplet has not received; nothing of it runs."""
+    stack = {"ansible.builtin.import_playbook": str(ROOT / "playbooks/api_backend_stack.yml")}
+    run = ansible_playbook(sandbox, str(after_the_droplets_preparation(tmp_path, "failed.yml", [stack], True)))
+    assert run.rc != 0 and run.hosts[DROPLET[0]]["failed"] == 1, run.out
+    said = " ".join(run.out.split())
+    assert (
+        f"Not deploying the stack of {DROPLET[0]}: the controller failed earlier in this run (see its error above)"
+        in said
+    ), run.out[-3000:]
+    assert f"This run reset the Valkey password, which {DROPLET[0]} (the droplet's API) has not received." in said
+    assert "TASK [oxy.infra.api_stack" not in run.out and "TASK [What api_stack manages" not in run.out
+    assert sandbox.summary()["writes"] == 0
+
+
+def test_a_failure_to_publish_the_records_after_a_rotation_names_the_droplet(sandbox, tmp_path):
+    """The records' play follows the droplet's preparation in site.yml and ends the run when it fails, before the stack
+    delivers the reset passwords to the droplet: it says which the droplet has not received. The same failure without
+    a rotation says only what failed."""
+    records = {
+        "ansible.builtin.import_playbook": str(ROOT / "playbooks/digitalocean_services.yml"),
+        "vars": {"__oxy_services_beside_machine": True},
+    }
+    sandbox.faults(rate=1.0, statuses=[422], methods=["GET", "POST"], path_regex="^/v2/domains/", phase="before")
+    rotated = ansible_playbook(sandbox, str(after_the_droplets_preparation(tmp_path, "dns.yml", [records], False)))
+    plain = tmp_path / "plain.yml"
+    plain.write_text(json.dumps([records]))
+    unrotated = ansible_playbook(sandbox, str(plain))
+    sandbox.faults()
+    assert rotated.rc != 0 and rotated.hosts["localhost"]["failed"] == 1, rotated.out
+    said = " ".join(rotated.out.split())
+    assert (
+        "The rotation did not finish: this run reset the Valkey password, then publishing the zone's records failed"
+        in said
+    ), rotated.out[-3000:]
+    assert f"so {DROPLET[0]} (the droplet's API, a consumer of them) has not received them" in said
+    assert "422" in rotated.out  # the API's refusal, above the report
+    assert "It is delivered by the next run of site.yml (scripts/site, or the AWX job template Oxy apply)" in said
+    assert unrotated.rc != 0 and "The rotation did not finish" not in unrotated.out, unrotated.out[-3000:]
+    assert "TASK [Publishing the zone's records failed]" in unrotated.out

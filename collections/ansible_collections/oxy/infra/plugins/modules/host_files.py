@@ -6,8 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: host_files
-short_description: Put several small text files on a host, or remove them, in one module run
-version_added: 0.4.0
+short_description: Put several small text files and their directories on a host, or remove files, in one module run
+version_added: 0.6.0
 description:
   - "M(ansible.builtin.copy) and M(ansible.builtin.template) cost two module runs and a file transfer per file (a
     C(stat) to compare, then the copy), and a loop of them one task per item. A role that writes a handful of
@@ -18,11 +18,15 @@ description:
   - A file whose content, mode, owner or group differ is written to a temporary file in its directory with its mode
     and owner, flushed to disk and renamed over the old one, so a reader sees the old file or the new one, never a
     part, and a secret is never readable by others on the way. Only mode or owner differing are set in place.
+  - "A directory (O(files[].state=directory)) is made when missing, with the directories above it that are missing
+    too (each with its mode and owner, as M(ansible.builtin.file) does); one there gets its mode and owner set in
+    place (what is in it is left alone)."
   - Every file is checked before any is written (its directory exists, its owner and group are known, its mode is
     octal), so bad input fails without a change on the host. In check mode, a file whose directory is missing is
     reported as one to write (an earlier task of the same plan makes the directory).
   - A file whose content is secret has it in O(files[].secret_content), which Ansible never prints; its diff says
-    that the content changed, not what it is.
+    that the content changed, not what it is. A file removed is shown by its path alone, whatever it held. Content
+    larger than 100 KiB is not shown in a diff either, only its size.
 attributes:
   check_mode:
     description: Reports what it would write or remove, writing nothing.
@@ -35,19 +39,22 @@ attributes:
     support: full
 options:
   files:
-    description: Files to put, or to remove (O(files[].state=absent)).
+    description:
+      - Files to put, directories to make (O(files[].state=directory)) and files to remove
+        (O(files[].state=absent)), made in the order given.
     type: list
     elements: dict
     default: []
     suboptions:
       path:
-        description: The file's absolute path. Its directory must exist.
+        description: The file's absolute path. Its directory must exist, or be an earlier item.
         type: path
         required: true
       state:
-        description: V(present) puts the file; V(absent) removes it when it is there.
+        description:
+          - V(present) puts the file; V(directory) makes a directory; V(absent) removes a file when it is there.
         type: str
-        choices: [present, absent]
+        choices: [present, directory, absent]
         default: present
       content:
         description:
@@ -60,8 +67,10 @@ options:
             says that it changed, not what it is.
         type: str
       mode:
-        description: Its permissions, an octal string such as V('0644'). Required with O(files[].state=present).
-        type: str
+        description:
+          - Its permissions, an octal string such as V('0644') (a number, such as YAML's unquoted C(0644), is taken
+            as the permissions it stands for). Required unless O(files[].state=absent).
+        type: raw
       owner:
         description: Its owner, a user name.
         type: str
@@ -110,6 +119,7 @@ changed_paths:
 import grp
 import os
 import pwd
+import re
 import stat
 import tempfile
 
@@ -117,36 +127,42 @@ from ansible.module_utils.basic import AnsibleModule
 
 FILE_OPTIONS = {
     "path": {"type": "path", "required": True},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "state": {"type": "str", "choices": ["present", "directory", "absent"], "default": "present"},
     "content": {"type": "str"},
     "secret_content": {"type": "str", "no_log": True},
-    "mode": {"type": "str"},
+    "mode": {"type": "raw"},
     "owner": {"type": "str", "default": "root"},
     "group": {"type": "str", "default": "root"},
 }
-REQUIRED_IF = [("state", "present", ("mode",)), ("state", "present", ("content", "secret_content"), True)]
+REQUIRED_IF = [
+    ("state", "present", ("mode",)),
+    ("state", "directory", ("mode",)),
+    ("state", "present", ("content", "secret_content"), True),
+]
 HIDDEN = "(secret content, not shown)\n"
+MAX_DIFF = 102400  # bytes of content a diff shows
+MODE = re.compile(r"^0?[0-7]{3,4}$")
 
 
 def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
     """Every file, as it must be (uid, gid, mode as numbers), or the module fails naming what is wrong."""
-    seen, wanted = set(), []
+    seen, made, wanted = set(), set(), []
     for spec in files:
-        path = spec["path"]
-        if not os.path.isabs(path):
-            module.fail_json(msg=f"{path}: a file's path must be absolute")
+        if not os.path.isabs(spec["path"]):
+            module.fail_json(msg=f"{spec['path']}: a file's path must be absolute")
+        spec["path"] = path = os.path.normpath(spec["path"])
         if path in seen:
             module.fail_json(msg=f"{path} is given more than once")
         seen.add(path)
         if spec["state"] == "absent":
             wanted.append(spec)
             continue
-        try:
+        if isinstance(spec["mode"], int) and not isinstance(spec["mode"], bool) and 0 <= spec["mode"] <= 0o7777:
+            mode = spec["mode"]  # YAML read 0644 as the number it stands for
+        elif isinstance(spec["mode"], str) and MODE.match(spec["mode"]):
             mode = int(spec["mode"], 8)
-        except ValueError:
-            module.fail_json(msg=f"{path}: mode {spec['mode']!r} is not an octal number such as '0644'")
-        if mode > 0o7777:
-            module.fail_json(msg=f"{path}: mode {spec['mode']!r} is beyond 07777")
+        else:
+            module.fail_json(msg=f"{path}: mode {spec['mode']!r} is not an octal string such as '0644'")
         try:
             uid = pwd.getpwnam(spec["owner"]).pw_uid
         except KeyError:
@@ -155,9 +171,21 @@ def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
             gid = grp.getgrnam(spec["group"]).gr_gid
         except KeyError:
             module.fail_json(msg=f"{path}: no group {spec['group']!r} on this host")
+        if spec["state"] == "directory":
+            if spec["content"] is not None or spec["secret_content"] is not None:
+                module.fail_json(msg=f"{path}: a directory has no content")
+            missing, above = [], path
+            while not os.path.lexists(above) and above not in made:  # or made by an earlier item
+                missing.insert(0, above)
+                above = os.path.dirname(above)
+            if above not in made and not os.path.isdir(above):
+                module.fail_json(msg=f"{path}: {above} is there and is not a directory")
+            made.update(missing)
+            wanted.append({**spec, "uid": uid, "gid": gid, "mode_bits": mode, "missing": missing})
+            continue
         directory = os.path.dirname(path)
         # In check mode, an earlier task of the plan would have made it.
-        if not os.path.isdir(directory) and not module.check_mode:
+        if not os.path.isdir(directory) and directory not in made and not module.check_mode:
             module.fail_json(msg=f"{path}: its directory {directory} does not exist")
         if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
             module.fail_json(msg=f"{path} is there and is not a regular file")
@@ -196,7 +224,11 @@ def read(path: str) -> tuple[os.stat_result | None, bytes | None]:
 
 
 def text(data: bytes | None) -> str:
-    return "" if data is None else data.decode("utf-8", errors="replace")
+    if data is None:
+        return ""
+    if len(data) > MAX_DIFF:
+        return f"({len(data)} bytes, not shown)\n"
+    return data.decode("utf-8", errors="replace")
 
 
 def write(spec: dict) -> None:
@@ -229,15 +261,42 @@ def sync_directory(directory: str) -> None:
 def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
     """Make one file as given (unless in check mode); its diff when it was not, None when it was."""
     path = spec["path"]
-    st, data = read(path)
-    shown = (lambda d: HIDDEN if d is not None else "") if secret else text
-    if spec["state"] == "absent":
+    wanted = f"mode {spec['mode_bits']:04o}, owner {spec['owner']}:{spec['group']}" if "mode_bits" in spec else ""
+    if spec["state"] == "directory":
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
         if st is None:
+            if not module.check_mode:
+                for each in spec["missing"]:  # from the top
+                    os.mkdir(each, 0o700)  # root's alone until it has its owner and mode
+                    os.chown(each, spec["uid"], spec["gid"])
+                    os.chmod(each, spec["mode_bits"])
+                    sync_directory(os.path.dirname(each))
+        elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (spec["uid"], spec["gid"], spec["mode_bits"]):
+            if not module.check_mode:
+                os.chown(path, spec["uid"], spec["gid"])
+                os.chmod(path, spec["mode_bits"])
+        else:
+            return None
+        above = f", with {', '.join(spec['missing'][:-1])}" if len(spec["missing"]) > 1 else ""
+        return {
+            "before_header": f"{path}/ ({'directory, ' + describe(st) if st else 'absent' + above})",
+            "after_header": f"{path}/ (directory, {wanted})",
+            "before": "",
+            "after": "",
+        }
+    if spec["state"] == "absent":
+        if not os.path.lexists(path):  # a dangling symbolic link is there, and removed
             return None
         if not module.check_mode:
             os.unlink(path)
             sync_directory(os.path.dirname(path))
-        return {"before_header": path, "after_header": path, "before": shown(data), "after": ""}
+        # By its path alone: what a removed file held may be a secret, whichever list it came in.
+        return {"before_header": f"{path} (removed)", "after_header": f"{path} (absent)", "before": "", "after": ""}
+    st, data = read(path)
+    shown = (lambda d: HIDDEN if d is not None else "") if secret else text
     if st is None or data != spec["data"]:
         if not module.check_mode:
             write(spec)
@@ -251,7 +310,6 @@ def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
         before = after = ""
     else:
         return None
-    wanted = f"mode {spec['mode_bits']:04o}, owner {spec['owner']}:{spec['group']}"
     return {
         "before_header": f"{path} ({describe(st) or 'absent'})",
         "after_header": f"{path} ({wanted})",
@@ -288,7 +346,9 @@ def main() -> None:
         if diff is not None:
             changed_paths.append(spec["path"])
             diffs.append(diff)
-    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
+    module.exit_json(
+        changed=bool(changed_paths), changed_paths=changed_paths, **({"diff": diffs} if module._diff else {})
+    )
 
 
 if __name__ == "__main__":

@@ -88,7 +88,10 @@ def test_a_secret_is_written_but_never_printed(capsys, tmp_path):
     ("bad", "message"),
     [
         ({"path": "relative/file"}, "relative/file: a file's path must be absolute"),
-        ({"mode": "rw-r--r--"}, "mode 'rw-r--r--' is not an octal number such as '0644'"),
+        ({"mode": "rw-r--r--"}, "mode 'rw-r--r--' is not an octal string such as '0644'"),
+        ({"mode": "-1"}, "mode '-1' is not an octal string such as '0644'"),
+        ({"mode": "0800"}, "mode '0800' is not an octal string such as '0644'"),
+        ({"mode": -1}, "mode -1 is not an octal string such as '0644'"),
         ({"owner": "no-such-user-here"}, "no user 'no-such-user-here' on this host"),
         ({"group": "no-such-group-here"}, "no group 'no-such-group-here' on this host"),
         ({"path": "/nonexistent-dir/file"}, "/nonexistent-dir/file: its directory /nonexistent-dir does not exist"),
@@ -116,12 +119,78 @@ def test_a_path_given_twice_or_without_content_fails(capsys, tmp_path):
     assert not (tmp_path / "f").exists()
 
 
-def test_absent_removes_a_file_once(capsys, tmp_path):
-    target = tmp_path / "relay_ca.pem"
-    target.write_text("-----BEGIN CERTIFICATE-----\n")
+def test_absent_removes_a_file_once_and_never_shows_what_it_held(capsys, tmp_path):
+    target = tmp_path / "relay_password"
+    target.write_text(SECRET + "\n")
     gone = [{"path": str(target), "state": "absent"}]
-    assert result(capsys, check_mode=True, files=gone)["changed"] is True and target.exists()
+    planned = result(capsys, check_mode=True, files=gone)
+    assert planned["changed"] is True and target.exists() and SECRET not in json.dumps(planned)
     out = result(capsys, files=gone)
     assert out["changed_paths"] == [str(target)] and not target.exists()
-    assert out["diff"][0]["before"] == "-----BEGIN CERTIFICATE-----\n" and out["diff"][0]["after"] == ""
+    assert out["diff"] == [
+        {"before_header": f"{target} (removed)", "after_header": f"{target} (absent)", "before": "", "after": ""}
+    ]
     assert result(capsys, files=gone)["changed"] is False
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")  # a dangling link is there too
+    assert result(capsys, files=[{"path": str(tmp_path / "link"), "state": "absent"}])["changed"] is True
+    assert not os.path.lexists(tmp_path / "link")
+
+
+def test_a_diff_only_when_asked_and_never_of_a_large_file(capsys, tmp_path):
+    quiet = result(capsys, diff=False, files=[item(tmp_path / "small", "x\n")])
+    assert quiet["changed"] is True and "diff" not in quiet
+    bundle = "-----BEGIN CERTIFICATE-----\n" * 5000  # a CA bundle, 140 kB
+    out = result(capsys, files=[item(tmp_path / "ca.pem", bundle)])
+    assert (
+        out["diff"][0]["after"] == f"({len(bundle)} bytes, not shown)\n" and (tmp_path / "ca.pem").read_text() == bundle
+    )
+
+
+def test_a_number_for_mode_is_the_permissions_it_stands_for(capsys, tmp_path):
+    result(capsys, files=[item(tmp_path / "f", "x\n", 0o640), item(tmp_path / "g", "y\n", "640")])
+    assert (mode_of(tmp_path / "f"), mode_of(tmp_path / "g")) == (0o640, 0o640)
+
+
+def directory(path, mode="0750"):
+    return {"path": str(path), "state": "directory", "mode": mode, "owner": USER, "group": GROUP}
+
+
+def test_directories_are_made_in_order_with_the_files_in_them(capsys, tmp_path):
+    stack, api = tmp_path / "stack", tmp_path / "stack" / "api"
+    items = [directory(stack), directory(api, "0700"), secret(api / "env", "KEY=value\n")]
+    planned = result(capsys, check_mode=True, files=items)
+    assert planned["changed_paths"] == [str(stack), str(api), str(api / "env")] and not stack.exists()
+    out = result(capsys, files=items)
+    assert out["changed_paths"] == [str(stack), str(api), str(api / "env")]
+    assert (mode_of(stack), mode_of(api), mode_of(api / "env")) == (0o750, 0o700, 0o600)
+    assert out["diff"][0]["after_header"] == f"{stack}/ (directory, mode 0750, owner {USER}:{GROUP})"
+    assert result(capsys, files=items)["changed"] is False
+    os.chmod(stack, 0o755)
+    (stack / "kept").write_text("left alone\n")
+    fixed = result(capsys, files=items)
+    assert fixed["changed_paths"] == [str(stack)] and mode_of(stack) == 0o750 and (stack / "kept").exists()
+
+
+def test_a_directory_is_made_with_the_missing_ones_above_it(capsys, tmp_path):
+    deep = tmp_path / "data" / "caddy" / "pki"
+    out = result(capsys, files=[directory(deep, "0700"), item(deep / "root.crt", "PEM\n")])
+    assert out["changed_paths"] == [str(deep), str(deep / "root.crt")]
+    assert [mode_of(tmp_path / p) for p in ("data", "data/caddy", "data/caddy/pki")] == [0o700, 0o700, 0o700]
+    assert (
+        out["diff"][0]["before_header"] == f"{deep}/ (absent, with {tmp_path / 'data'}, {tmp_path / 'data' / 'caddy'})"
+    )
+    os.chmod(tmp_path / "data", 0o755)  # a directory above, there already: left as it is
+    assert result(capsys, files=[directory(deep, "0700")])["changed"] is False and mode_of(tmp_path / "data") == 0o755
+
+
+def test_a_directory_over_a_file_or_with_content_is_refused(capsys, tmp_path):
+    (tmp_path / "file").write_text("x\n")
+    over = result(capsys, files=[directory(tmp_path / "new"), directory(tmp_path / "file")])
+    assert over["failed"] is True and "is there and is not a directory" in over["msg"]
+    under = result(capsys, files=[directory(tmp_path / "file" / "sub")])
+    assert under["failed"] is True and f"{tmp_path / 'file'} is there and is not a directory" in under["msg"]
+    content = result(capsys, files=[{**directory(tmp_path / "d"), "content": "x"}])
+    assert content["failed"] is True and "a directory has no content" in content["msg"]
+    orphan = result(capsys, files=[item(tmp_path / "missing" / "f", "x\n")])
+    assert orphan["failed"] is True and "does not exist" in orphan["msg"]
+    assert not (tmp_path / "new").exists() and not (tmp_path / "d").exists()
