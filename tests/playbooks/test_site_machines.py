@@ -189,7 +189,9 @@ def pulled_ahead(out: str) -> set[str]:
 def task_block(out: str, task: str) -> str:
     """What the task headed ``TASK [task]`` printed, up to the next task, wherever its banner is: in a play of the
     free strategy, a result that follows another host's task comes under the banner printed again."""
-    return "".join(part.split("\nTASK [", 1)[0] for part in out.split(f"TASK [{task}]")[1:])
+    parts = out.split(f"TASK [{task}]")
+    assert len(parts) > 1, f"no task {task!r} in the output"
+    return "".join(part.split("\nTASK [", 1)[0] for part in parts[1:])
 
 
 def assert_roles_skipped(out: str) -> None:

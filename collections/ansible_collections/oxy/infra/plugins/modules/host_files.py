@@ -141,12 +141,12 @@ REQUIRED_IF = [
 ]
 HIDDEN = "(secret content, not shown)\n"
 MAX_DIFF = 102400  # bytes of content a diff shows
-MODE = re.compile(r"^0?[0-7]{3,4}$")
+MODE = re.compile(r"0?[0-7]{3,4}")
 
 
 def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
     """Every file, as it must be (uid, gid, mode as numbers), or the module fails naming what is wrong."""
-    seen, made, wanted = set(), set(), []
+    seen, made, written, wanted = set(), set(), set(), []
     for spec in files:
         if not os.path.isabs(spec["path"]):
             module.fail_json(msg=f"{spec['path']}: a file's path must be absolute")
@@ -155,11 +155,13 @@ def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
             module.fail_json(msg=f"{path} is given more than once")
         seen.add(path)
         if spec["state"] == "absent":
+            if os.path.isdir(path) and not os.path.islink(path):
+                module.fail_json(msg=f"{path} is a directory; only files are removed")
             wanted.append(spec)
             continue
         if isinstance(spec["mode"], int) and not isinstance(spec["mode"], bool) and 0 <= spec["mode"] <= 0o7777:
             mode = spec["mode"]  # YAML read 0644 as the number it stands for
-        elif isinstance(spec["mode"], str) and MODE.match(spec["mode"]):
+        elif isinstance(spec["mode"], str) and MODE.fullmatch(spec["mode"]):
             mode = int(spec["mode"], 8)
         else:
             module.fail_json(msg=f"{path}: mode {spec['mode']!r} is not an octal string such as '0644'")
@@ -174,11 +176,13 @@ def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
         if spec["state"] == "directory":
             if spec["content"] is not None or spec["secret_content"] is not None:
                 module.fail_json(msg=f"{path}: a directory has no content")
+            if os.path.islink(path):
+                module.fail_json(msg=f"{path} is a symbolic link; give the directory it points to")
             missing, above = [], path
-            while not os.path.lexists(above) and above not in made:  # or made by an earlier item
+            while not os.path.lexists(above) and above not in made and above not in written:  # or an earlier item
                 missing.insert(0, above)
                 above = os.path.dirname(above)
-            if above not in made and not os.path.isdir(above):
+            if above in written or (above not in made and not os.path.isdir(above)):
                 module.fail_json(msg=f"{path}: {above} is there and is not a directory")
             made.update(missing)
             wanted.append({**spec, "uid": uid, "gid": gid, "mode_bits": mode, "missing": missing})
@@ -189,6 +193,7 @@ def check(module: AnsibleModule, files: list[dict]) -> list[dict]:
             module.fail_json(msg=f"{path}: its directory {directory} does not exist")
         if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
             module.fail_json(msg=f"{path} is there and is not a regular file")
+        written.add(path)
         wanted.append(
             {
                 **spec,

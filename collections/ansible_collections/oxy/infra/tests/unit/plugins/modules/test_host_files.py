@@ -90,6 +90,7 @@ def test_a_secret_is_written_but_never_printed(capsys, tmp_path):
         ({"path": "relative/file"}, "relative/file: a file's path must be absolute"),
         ({"mode": "rw-r--r--"}, "mode 'rw-r--r--' is not an octal string such as '0644'"),
         ({"mode": "-1"}, "mode '-1' is not an octal string such as '0644'"),
+        ({"mode": "0640\n"}, "mode '0640\\n' is not an octal string such as '0644'"),
         ({"mode": "0800"}, "mode '0800' is not an octal string such as '0644'"),
         ({"mode": -1}, "mode -1 is not an octal string such as '0644'"),
         ({"owner": "no-such-user-here"}, "no user 'no-such-user-here' on this host"),
@@ -189,6 +190,17 @@ def test_a_directory_over_a_file_or_with_content_is_refused(capsys, tmp_path):
     assert over["failed"] is True and "is there and is not a directory" in over["msg"]
     under = result(capsys, files=[directory(tmp_path / "file" / "sub")])
     assert under["failed"] is True and f"{tmp_path / 'file'} is there and is not a directory" in under["msg"]
+    after_file = result(capsys, files=[item(tmp_path / "new-file", "x\n"), directory(tmp_path / "new-file" / "sub")])
+    assert after_file["failed"] is True and "new-file is there and is not a directory" in after_file["msg"]
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    link = result(capsys, files=[directory(tmp_path / "link")])
+    assert link["failed"] is True and "is a symbolic link; give the directory it points to" in link["msg"]
+    gone = result(
+        capsys, files=[item(tmp_path / "new-file", "x\n"), {"path": str(tmp_path / "real"), "state": "absent"}]
+    )
+    assert gone["failed"] is True and "is a directory; only files are removed" in gone["msg"]
+    assert not (tmp_path / "new-file").exists() and (tmp_path / "real").is_dir()
     content = result(capsys, files=[{**directory(tmp_path / "d"), "content": "x"}])
     assert content["failed"] is True and "a directory has no content" in content["msg"]
     orphan = result(capsys, files=[item(tmp_path / "missing" / "f", "x\n")])
