@@ -263,10 +263,28 @@ def sync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
-    """Make one file as given (unless in check mode); its diff when it was not, None when it was."""
+def settle(module: AnsibleModule, spec: dict, st: os.stat_result) -> bool:
+    """Set the owner and mode of what is at the path, when they differ (unless in check mode); whether they did."""
+    if (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (spec["uid"], spec["gid"], spec["mode_bits"]):
+        return False
+    if not module.check_mode:
+        os.chown(spec["path"], spec["uid"], spec["gid"])
+        os.chmod(spec["path"], spec["mode_bits"])
+    return True
+
+
+def converge(module: AnsibleModule, spec: dict) -> dict | None:
+    """Make one item as given (unless in check mode); its diff when it was not, None when it was."""
     path = spec["path"]
-    wanted = f"mode {spec['mode_bits']:04o}, owner {spec['owner']}:{spec['group']}" if "mode_bits" in spec else ""
+    if spec["state"] == "absent":
+        if not os.path.lexists(path):  # a dangling symbolic link is there, and removed
+            return None
+        if not module.check_mode:
+            os.unlink(path)
+            sync_directory(os.path.dirname(path))
+        # By its path alone: what a removed file held may be a secret.
+        return {"before_header": f"{path} (removed)", "after_header": f"{path} (absent)", "before": "", "after": ""}
+    wanted = f"mode {spec['mode_bits']:04o}, owner {spec['owner']}:{spec['group']}"
     if spec["state"] == "directory":
         try:
             st = os.lstat(path)
@@ -279,11 +297,7 @@ def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
                     os.chown(each, spec["uid"], spec["gid"])
                     os.chmod(each, spec["mode_bits"])
                     sync_directory(os.path.dirname(each))
-        elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (spec["uid"], spec["gid"], spec["mode_bits"]):
-            if not module.check_mode:
-                os.chown(path, spec["uid"], spec["gid"])
-                os.chmod(path, spec["mode_bits"])
-        else:
+        elif not settle(module, spec, st):
             return None
         above = f", with {', '.join(spec['missing'][:-1])}" if len(spec["missing"]) > 1 else ""
         return {
@@ -292,15 +306,8 @@ def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
             "before": "",
             "after": "",
         }
-    if spec["state"] == "absent":
-        if not os.path.lexists(path):  # a dangling symbolic link is there, and removed
-            return None
-        if not module.check_mode:
-            os.unlink(path)
-            sync_directory(os.path.dirname(path))
-        # By its path alone: what a removed file held may be a secret, whichever list it came in.
-        return {"before_header": f"{path} (removed)", "after_header": f"{path} (absent)", "before": "", "after": ""}
     st, data = read(path)
+    secret = spec["secret_content"] is not None
     shown = (lambda d: HIDDEN if d is not None else "") if secret else text
     if st is None or data != spec["data"]:
         if not module.check_mode:
@@ -308,10 +315,7 @@ def converge(module: AnsibleModule, spec: dict, secret: bool) -> dict | None:
         before, after = shown(data), shown(spec["data"])
         if secret and st is not None:
             before, after = "(secret content, before)\n", "(secret content, after)\n"
-    elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (spec["uid"], spec["gid"], spec["mode_bits"]):
-        if not module.check_mode:
-            os.chown(path, spec["uid"], spec["gid"])
-            os.chmod(path, spec["mode_bits"])
+    elif settle(module, spec, st):
         before = after = ""
     else:
         return None
@@ -341,7 +345,7 @@ def main() -> None:
     changed_paths, diffs = [], []
     for spec in wanted:
         try:
-            diff = converge(module, spec, secret=spec["secret_content"] is not None)
+            diff = converge(module, spec)
         except OSError as error:
             module.fail_json(
                 msg=f"{spec['path']}: {error.strerror or error}",
