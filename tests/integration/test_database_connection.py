@@ -23,6 +23,8 @@ def test_mongodb_strings_for_the_vpc_and_for_outside(run_module, do, sandbox):
 
     private = run_module("database_connection", cluster="db-oxy", user="mention", database="mention-production")
     assert private["changed"] is False and private.writes == []
+    # The password as the cluster lists its users: one read, the cluster, not one more per user.
+    assert private.calls == [("GET", "/v2/databases")]
     parts = urlsplit(private["uri"])
     assert (parts.scheme, unquote(parts.username), unquote(parts.password)) == ("mongodb+srv", "mention", password)
     assert parts.hostname == mongo["private_connection"]["host"] == private["host"]

@@ -9,9 +9,12 @@ module: database_connection
 short_description: The connection string of one user of a DigitalOcean managed database, for delivery to an app
 version_added: 0.3.0
 description:
-  - Reads the cluster O(cluster) and the user O(user) and builds the connection string that user connects with,
-    from the cluster's C(private_connection) (O(network=private), for clients in the cluster's VPC) or its
-    public C(connection) (O(network=public)).
+  - Reads the cluster O(cluster) and builds the connection string the user O(user) connects with, from the
+    cluster's C(private_connection) (O(network=private), for clients in the cluster's VPC) or its public
+    C(connection) (O(network=public)).
+  - The user's password comes from the users the cluster shows (its C(users)), read with it, so a loop over a
+    cluster's users costs one read of the cluster, not one per user. A user the cluster does not list is read
+    on its own.
   - "MongoDB: C(mongodb+srv://USER:PASSWORD@HOST/DATABASE?tls=true&authSource=admin&replicaSet=CLUSTER), the
     cluster's options kept and C(tls=true), C(authSource=admin) always present. Valkey and Redis:
     C(rediss://default:PASSWORD@HOST:PORT). PostgreSQL and MySQL: the cluster's URI with the user and O(database)."
@@ -109,6 +112,16 @@ ENGINES = ("mongodb", "valkey", "redis", "pg", "mysql")
 class ConnectionReader(ResourceManager):
     result_key = "connection"
 
+    def user_of(self, cluster, name):
+        """The user ``name`` as the cluster read with it shows it (DigitalOcean lists a cluster's users, with
+        their passwords, in the cluster); read on its own when the cluster does not list it. None: no such user.
+        """
+        for listed in cluster.get("users") or []:
+            if listed.get("name") == name:
+                return listed
+        found = self.api.call("databases.get_user", cluster["id"], name, missing_ok=True)
+        return found["user"] if found else None
+
     def run(self):
         p = self.params
         cluster = self.cluster(p["cluster"], ENGINES, lookup=False)  # its connection blocks, read afresh
@@ -124,12 +137,12 @@ class ConnectionReader(ResourceManager):
         if user == block.get("user"):
             password = block.get("password")
         else:
-            found = self.api.call("databases.get_user", cluster["id"], user, missing_ok=True)
+            found = self.user_of(cluster, user)
             if not found and self.do.check_mode:  # a plan, the user still to be created
                 return dict(changed=False, skipped=True, msg="user %r does not exist yet" % user)
             if not found:
                 self.do.fail("user: cluster %r has no user %r" % (p["cluster"], user))
-            password = found["user"].get("password")
+            password = found.get("password")
         if not password:
             self.do.fail(
                 "the API did not show the password of user %r of cluster %r: the token lacks the %s scope"
