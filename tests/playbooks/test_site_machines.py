@@ -293,13 +293,18 @@ def test_site_brings_up_the_whole_environment_and_then_changes_nothing(sandbox, 
     def ran(task: str) -> str:
         return task_block(out, f"oxy.infra.docker_host : {task}")
 
-    for task in ("SSH without passwords and without forwarding", "Security updates every day"):
+    for task in (
+        "SSH without passwords and without forwarding",
+        "Docker's configuration, and apt's daily security updates",
+    ):
         assert "ok: [oxy-api-backend]" in ran(task) and "changed: [oxy-api-backend]" not in ran(task), ran(task)
     assert "skipping: [oxy-api-backend]" in ran("Docker from the distribution's packages"), ran(
         "Which of the packages dpkg has installed"
     )
     assert "ok: [oxy-api-backend]" in ran("Which of the packages dpkg has installed"), out[-3000:]
     assert "RUNNING HANDLER [oxy.infra.docker_host : Reload SSH]" not in out
+    assert "daemon.json as it was" in ran("Whether Docker restarts for its daemon.json"), ran("Docker service")
+    assert "RUNNING HANDLER [oxy.infra.docker_host : Restart Docker]" not in out
     hardened = on_droplet(key, address, "sshd -T | grep '^passwordauthentication '")
     assert hardened.split() == ["passwordauthentication", "no"]
     records = {(r["type"], r["name"]): r["data"] for r in do.domains.list_records("oxy.so")["domain_records"]}
