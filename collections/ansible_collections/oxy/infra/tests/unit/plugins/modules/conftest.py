@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 
 import pytest
+from ansible.module_utils.testing import patch_module_args
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +52,17 @@ def pki(tmp_path_factory):
     (folder / "other-ca.pem").write_bytes(pem(other))
     (folder / "server.pem").write_bytes(pem(leaf) + key)
     return folder
+
+
+@pytest.fixture
+def run_main(api_server, capsys):
+    """``run_main(module, **args)``: the module's main() in this process against the scripted API (``api_server``),
+    with a test token, no retries and ``args``; its exit code and its JSON result."""
+
+    def run(module, **args):
+        args = dict(dict(token="dop_v1_test", api_url=api_server.url, retries=0), **args)
+        with patch_module_args(args), pytest.raises(SystemExit) as exited:
+            module.main()
+        return exited.value.code, json.loads(capsys.readouterr().out)
+
+    return run

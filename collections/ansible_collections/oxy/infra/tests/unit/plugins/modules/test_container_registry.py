@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.oxy.infra.plugins.modules import container_registry as registry_module
 
 REGISTRY = {"name": "oxy", "region": "ams3", "subscription": {"tier": {"slug": "basic"}}}
@@ -16,11 +16,9 @@ SECRET = "0123abcd"
 CONFIG = {"auths": {"registry.digitalocean.com": {"auth": base64.b64encode(f"{SECRET}:{SECRET}".encode()).decode()}}}
 
 
-def run(api_server, capsys, **args):
-    args = dict(dict(token="dop_v1_test", api_url=api_server.url, retries=0, name="oxy"), **args)
-    with patch_module_args(args), pytest.raises(SystemExit) as exited:
-        registry_module.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+@pytest.fixture
+def run(run_main):
+    return functools.partial(run_main, registry_module, name="oxy")
 
 
 def credential_queries(api_server):
@@ -31,11 +29,11 @@ def credential_queries(api_server):
     ]
 
 
-def test_read_only_credentials_with_an_expiry_are_asked_for_and_dated(api_server, capsys):
+def test_read_only_credentials_with_an_expiry_are_asked_for_and_dated(api_server, run):
     api_server.reply(200, {"registry": REGISTRY})
     api_server.reply(200, CONFIG)
     before = int(time.time())
-    code, out = run(api_server, capsys, credentials="read", credentials_expiry=86400)
+    code, out = run(credentials="read", credentials_expiry=86400)
     assert code == 0, out
     assert credential_queries(api_server) == [{"expiry_seconds": ["86400"], "read_write": ["false"]}]
     assert before + 86400 <= out["expires_at"] <= int(time.time()) + 86400
@@ -45,18 +43,18 @@ def test_read_only_credentials_with_an_expiry_are_asked_for_and_dated(api_server
     )
 
 
-def test_read_write_credentials_without_expiry_say_they_never_expire(api_server, capsys):
+def test_read_write_credentials_without_expiry_say_they_never_expire(api_server, run):
     api_server.reply(200, {"registry": REGISTRY})
     api_server.reply(200, CONFIG)
-    code, out = run(api_server, capsys, credentials="read_write")
+    code, out = run(credentials="read_write")
     assert code == 0, out
     # pydo sends its default, 0: "will not expire"
     assert credential_queries(api_server) == [{"expiry_seconds": ["0"], "read_write": ["true"]}]
     assert out["expires_at"] == 0
 
 
-def test_a_negative_expiry_is_refused_before_any_request(api_server, capsys):
-    code, out = run(api_server, capsys, credentials="read", credentials_expiry=-1, subscription_tier="basic")
+def test_a_negative_expiry_is_refused_before_any_request(api_server, run):
+    code, out = run(credentials="read", credentials_expiry=-1, subscription_tier="basic")
     assert code == 1
     assert out["msg"].startswith("credentials_expiry: -1 ")
     assert api_server.requests == []

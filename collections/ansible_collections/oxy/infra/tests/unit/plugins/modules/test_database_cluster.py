@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import functools
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.oxy.infra.plugins.modules import database_cluster as cluster_module
 
 CLUSTER = {
@@ -31,14 +30,12 @@ OPTIONS = {
 }
 
 
-def run(api_server, capsys, **args):
-    args = dict(dict(token="dop_v1_test", api_url=api_server.url, retries=0, wait=False), **args)
-    with patch_module_args(args), pytest.raises(SystemExit) as exited:
-        cluster_module.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+@pytest.fixture
+def run(run_main):
+    return functools.partial(run_main, cluster_module, wait=False)
 
 
-def test_the_upgrade_goes_before_a_resize(api_server, capsys):
+def test_the_upgrade_goes_before_a_resize(api_server, run):
     """A resize leaves the cluster resizing and DigitalOcean upgrades online clusters only: upgrade first."""
     api_server.reply(200, {"databases": [CLUSTER]})
     api_server.reply(200, OPTIONS)
@@ -47,7 +44,7 @@ def test_the_upgrade_goes_before_a_resize(api_server, capsys):
     resizing = dict(CLUSTER, version="8.0", size="db-s-2vcpu-4gb", status="resizing")
     api_server.reply(200, {"database": resizing}, times=2)  # read after the writes, and the (no-)wait's look
     code, out = run(
-        api_server, capsys, name="db-oxy", engine="mongodb", version="8.0", size="db-s-2vcpu-4gb",
+        name="db-oxy", engine="mongodb", version="8.0", size="db-s-2vcpu-4gb",
         confirm_major_upgrade="db-oxy",
     )  # fmt: skip
     assert code == 0 and out["changed"] is True, out
@@ -99,7 +96,7 @@ def writes_of(api_server):
         (None, "2026-12-01T02:00:00Z"),  # the latest backup
     ],
 )
-def test_a_restore_creates_the_cluster_from_the_backup_asked(api_server, capsys, asked, sent):
+def test_a_restore_creates_the_cluster_from_the_backup_asked(api_server, run, asked, sent):
     api_server.reply(200, {"databases": [CLUSTER]})
     api_server.reply(200, OPTIONS)
     api_server.reply(200, BACKUPS)
@@ -107,7 +104,7 @@ def test_a_restore_creates_the_cluster_from_the_backup_asked(api_server, capsys,
     api_server.reply(201, {"database": forking})
     api_server.reply(200, {"database": forking})  # the (no-)wait's look
     restore = dict(database_name="db-oxy", backup_created_at=asked)
-    code, out = run(api_server, capsys, backup_restore=restore, **RESTORE)
+    code, out = run(backup_restore=restore, **RESTORE)
     assert code == 0 and out["changed"] is True, out
     assert out["restored_from"] == {"database_name": "db-oxy", "backup_created_at": sent}
     assert out["diff"]["after"]["backup_restore"] == out["restored_from"]
@@ -141,23 +138,23 @@ def test_a_restore_creates_the_cluster_from_the_backup_asked(api_server, capsys,
     ],
 )
 @pytest.mark.parametrize("check_mode", [False, True])
-def test_a_restore_is_refused_before_any_write(api_server, capsys, restore, refusal, check_mode):
+def test_a_restore_is_refused_before_any_write(api_server, run, restore, refusal, check_mode):
     api_server.reply(200, {"databases": [CLUSTER]})
     api_server.reply(200, OPTIONS)
     api_server.reply(200, BACKUPS)
-    code, out = run(api_server, capsys, backup_restore=restore, _ansible_check_mode=check_mode, **RESTORE)
+    code, out = run(backup_restore=restore, _ansible_check_mode=check_mode, **RESTORE)
     assert code == 1 and refusal in out["msg"], out
     assert writes_of(api_server) == []
 
 
-def test_a_cluster_of_that_name_is_adopted_never_restored_again(api_server, capsys):
+def test_a_cluster_of_that_name_is_adopted_never_restored_again(api_server, run):
     """A run killed after the create: the next one finds the cluster by name and creates nothing."""
     restored = dict(CLUSTER, id="c-2", name=RESTORE["name"], version="8.0", status="forking")
     api_server.reply(200, {"databases": [CLUSTER, restored]})
     api_server.reply(200, OPTIONS)
     api_server.reply(200, {"database": dict(restored, status="online")}, times=2)
     restore = dict(database_name="db-oxy", backup_created_at="2026-12-01T09:30:00Z")
-    code, out = run(api_server, capsys, backup_restore=restore, **RESTORE)
+    code, out = run(backup_restore=restore, **RESTORE)
     assert code == 0 and out["changed"] is False, out
     assert "restored_from" not in out and out["diff"]["before"] == out["diff"]["after"]
     assert writes_of(api_server) == []

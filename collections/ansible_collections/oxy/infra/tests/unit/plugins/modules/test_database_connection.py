@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import functools
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.oxy.infra.plugins.modules import database_connection as connection_module
 
 HOST = "private-db-oxy-0a1b2c3d.mongo.ondigitalocean.com"
@@ -33,31 +32,29 @@ def cluster(users):
     }
 
 
-def run(api_server, capsys, **args):
-    args = dict(dict(token="dop_v1_test", api_url=api_server.url, retries=0, cluster="db-oxy"), **args)
-    with patch_module_args(args), pytest.raises(SystemExit) as exited:
-        connection_module.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+@pytest.fixture
+def run(run_main):
+    return functools.partial(run_main, connection_module, cluster="db-oxy")
 
 
 def paths(api_server):
     return [(method, urlsplit(path).path) for method, path, _body, _headers in api_server.requests]
 
 
-def test_a_user_the_cluster_lists_costs_no_read_of_its_own(api_server, capsys):
+def test_a_user_the_cluster_lists_costs_no_read_of_its_own(api_server, run):
     users = [{"name": "doadmin", "role": "primary", "password": "adminpw"}, {"name": "mention", "password": "m3nt"}]
     api_server.reply(200, {"databases": [cluster(users)]})
-    code, out = run(api_server, capsys, user="mention", database="mention-production")
+    code, out = run(user="mention", database="mention-production")
     assert code == 0, out
     assert unquote(urlsplit(out["uri"]).password) == "m3nt" and out["user"] == "mention"
     assert paths(api_server) == [("GET", "/v2/databases")]
 
 
 @pytest.mark.parametrize("users", [None, [{"name": "doadmin", "role": "primary", "password": "adminpw"}]])
-def test_a_user_the_cluster_does_not_list_is_read_on_its_own(api_server, capsys, users):
+def test_a_user_the_cluster_does_not_list_is_read_on_its_own(api_server, run, users):
     api_server.reply(200, {"databases": [cluster(users)]})
     api_server.reply(200, {"user": {"name": "mention", "role": "normal", "password": "fr3sh"}})
-    code, out = run(api_server, capsys, user="mention", database="mention-production")
+    code, out = run(user="mention", database="mention-production")
     assert code == 0, out
     assert unquote(urlsplit(out["uri"]).password) == "fr3sh"
     assert paths(api_server) == [
@@ -66,13 +63,13 @@ def test_a_user_the_cluster_does_not_list_is_read_on_its_own(api_server, capsys,
     ]
 
 
-def test_no_such_user_is_named_and_a_listed_user_without_password_names_the_scope(api_server, capsys):
+def test_no_such_user_is_named_and_a_listed_user_without_password_names_the_scope(api_server, run):
     api_server.reply(200, {"databases": [cluster([])]})
     api_server.reply(404, {"id": "not_found", "message": "user not found"})
-    code, out = run(api_server, capsys, user="ghost")
+    code, out = run(user="ghost")
     assert code == 1 and out["msg"] == "user: cluster 'db-oxy' has no user 'ghost'"
     api_server.requests.clear()
     api_server.reply(200, {"databases": [cluster([{"name": "mention", "role": "normal"}])]})
-    code, out = run(api_server, capsys, user="mention")
+    code, out = run(user="mention")
     assert code == 1 and "lacks the database:view_credentials scope" in out["msg"]
     assert paths(api_server) == [("GET", "/v2/databases")]

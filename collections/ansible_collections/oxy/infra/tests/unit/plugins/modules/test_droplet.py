@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import functools
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.oxy.infra.plugins.modules import droplet as droplet_module
 
 DROPLET = {
@@ -22,11 +21,9 @@ DROPLET = {
 }
 
 
-def run(api_server, capsys, **args):
-    args = dict(dict(token="dop_v1_test", api_url=api_server.url, retries=0), **args)
-    with patch_module_args(args), pytest.raises(SystemExit) as exited:
-        droplet_module.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+@pytest.fixture
+def run(run_main):
+    return functools.partial(run_main, droplet_module)
 
 
 def script_resize(api_server, action_status):
@@ -36,9 +33,9 @@ def script_resize(api_server, action_status):
     api_server.default = lambda method, path: (200, {"action": dict(action, status=action_status)}, {})
 
 
-def test_action_timeout_is_a_normal_failure_with_the_action(api_server, capsys):
+def test_action_timeout_is_a_normal_failure_with_the_action(api_server, run):
     script_resize(api_server, "in-progress")
-    code, out = run(api_server, capsys, name="web", size="s-2vcpu-4gb", wait_timeout=1)
+    code, out = run(name="web", size="s-2vcpu-4gb", wait_timeout=1)
     assert code == 1 and out["failed"] is True
     assert out["msg"] == "timed out after 1s waiting for power_off action 77 of Droplet web"
     assert (out["action"]["id"], out["action"]["status"]) == (77, "in-progress")
@@ -48,17 +45,17 @@ def test_action_timeout_is_a_normal_failure_with_the_action(api_server, capsys):
     assert len([r for r in api_server.requests if r[0] == "POST"]) == 1  # no resize after the power_off timed out
 
 
-def test_errored_action_fails_with_its_status(api_server, capsys):
+def test_errored_action_fails_with_its_status(api_server, run):
     script_resize(api_server, "errored")
-    code, out = run(api_server, capsys, name="web", size="s-2vcpu-4gb", wait_timeout=60)
+    code, out = run(name="web", size="s-2vcpu-4gb", wait_timeout=60)
     assert code == 1
     assert out["msg"] == "power_off action 77 errored"
     assert (out["action"]["id"], out["action"]["status"]) == (77, "errored")
 
 
-def test_state_absent_without_confirmation_reads_only(api_server, capsys):
+def test_state_absent_without_confirmation_reads_only(api_server, run):
     api_server.reply(200, {"droplets": [dict(DROPLET, tags=["oxy"])], "links": {}, "meta": {"total": 1}})
-    code, out = run(api_server, capsys, name="web", state="absent")
+    code, out = run(name="web", state="absent")
     assert code == 1 and out["refused"] is True
     assert "refusing to delete Droplet 'web' (id 1; tags oxy)" in out["msg"]
     assert [r[0] for r in api_server.requests] == ["GET"]
@@ -82,7 +79,7 @@ def test_wanted_policy_lays_the_fields_set_over_the_current_one():
     assert droplet_module.wanted_policy(None, dict(plan="daily", weekday=None, hour=0)) == dict(plan="daily", hour=0)
 
 
-def test_policy_for_a_droplet_without_backups_is_refused_before_any_request(api_server, capsys):
-    code, out = run(api_server, capsys, name="web", backup_policy=dict(plan="daily"))
+def test_policy_for_a_droplet_without_backups_is_refused_before_any_request(api_server, run):
+    code, out = run(name="web", backup_policy=dict(plan="daily"))
     assert code == 1 and out["msg"].startswith("backup_policy: a backup policy needs backups=true")
     assert api_server.requests == []
